@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  buildInviteLink,
+  checkProtocolVersion,
+  createFederationRequestSchema,
+  ERROR_CODE_LIST,
+  MIN_PROTOCOL_VERSION,
+  PAPER_TRAINING,
+  parseInviteLink,
+  parseSubmission,
+  promptsFor,
+  PROTOCOL_VERSION,
+  readConnectError,
+  submissionSchema,
+} from './index.ts';
+
+describe('protocol version', () => {
+  it('accepts the current version and answers too old / too new with a typed code', () => {
+    expect(checkProtocolVersion(PROTOCOL_VERSION)).toEqual({ ok: true });
+    const old = checkProtocolVersion(MIN_PROTOCOL_VERSION - 1);
+    expect(old).toMatchObject({ ok: false, code: 'CLIENT_TOO_OLD' });
+    const future = checkProtocolVersion(PROTOCOL_VERSION + 1);
+    expect(future).toMatchObject({ ok: false, code: 'SERVER_TOO_OLD' });
+    expect(checkProtocolVersion(3, { version: 5, min: 4 })).toMatchObject({ ok: false, code: 'CLIENT_TOO_OLD' });
+  });
+
+  it('reads a typed refusal out of a connect_error and ignores network errors', () => {
+    const err = Object.assign(new Error('refused'), { data: { code: 'BAD_TOKEN', message: 'no', serverProtocolVersion: 1, minProtocolVersion: 1 } });
+    expect(readConnectError(err)?.code).toBe('BAD_TOKEN');
+    expect(readConnectError(new Error('xhr poll error'))).toBeNull();
+    expect(readConnectError(Object.assign(new Error('x'), { data: { code: 'NOT_A_CODE', message: '' } }))).toBeNull();
+  });
+});
+
+describe('federation settings', () => {
+  it("fills in the paper's defaults", () => {
+    const settings = createFederationRequestSchema.parse({ name: 'Brain', classNames: ['glioma', 'meningioma'] });
+    expect(settings.training).toEqual(PAPER_TRAINING);
+    expect(PAPER_TRAINING).toEqual({
+      localEpochs: 1,
+      maxStepsPerRound: null,
+      batchSize: 32,
+      optimizer: { name: 'adam', learningRate: 5e-5, betas: [0.9, 0.98], epsilon: 1e-6, weightDecay: 0.02 },
+    });
+    expect(settings.rounds).toBe(50);
+    expect(settings.promptTemplate).toBe('a picture of a {class}');
+    expect(promptsFor(settings.promptTemplate, settings.classNames)).toEqual(['a picture of a glioma', 'a picture of a meningioma']);
+  });
+
+  it('refuses duplicate classes, templates without {class} and unknown fields', () => {
+    expect(createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'a'] }).success).toBe(false);
+    expect(createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'b'], promptTemplate: 'an image' }).success).toBe(false);
+    expect(createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'b'], admin: true }).success).toBe(false);
+  });
+});
+
+describe('submissions', () => {
+  const base = {
+    federationId: 'demo',
+    round: 1,
+    sampleCount: 10,
+    weights: new Uint8Array(8),
+    metrics: { trainLoss: 0.5, steps: 3, trainSeconds: 1, globalModel: null, localModel: { accuracy: 0.5, balancedAccuracy: 0.5, samples: 4 } },
+  };
+
+  it('accepts Node Buffers and browser ArrayBuffers as weights', () => {
+    expect(submissionSchema.parse(base).weights).toBeInstanceOf(Uint8Array);
+    expect(submissionSchema.parse({ ...base, weights: new ArrayBuffer(8) }).weights.byteLength).toBe(8);
+    expect(submissionSchema.parse({ ...base, weights: Buffer.alloc(8) }).weights.byteLength).toBe(8);
+  });
+
+  it.each([0, -3, 1.5, 1e12, NaN, Infinity, '10'])('gives sample count %s its own code', (sampleCount) => {
+    expect(parseSubmission({ ...base, sampleCount })).toMatchObject({ ok: false, code: 'BAD_SAMPLE_COUNT' });
+  });
+
+  it('calls other defects malformed and names the field', () => {
+    const r = parseSubmission({ ...base, weights: 'AAAA' });
+    expect(r).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+    expect(!r.ok && r.message).toContain('weights');
+    expect(parseSubmission({ ...base, metrics: { ...base.metrics, trainLoss: Infinity } })).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
+  });
+});
+
+describe('invite links', () => {
+  it('builds and parses <url>/site?f=<federation>&t=<token>', () => {
+    const link = buildInviteLink('http://10.0.0.5:3000/', 'demo-brain-tumor', 'abcdefghijklmnop_-12');
+    expect(link).toBe('http://10.0.0.5:3000/site?f=demo-brain-tumor&t=abcdefghijklmnop_-12');
+    expect(parseInviteLink(link)).toEqual({ coordinatorUrl: 'http://10.0.0.5:3000', federationId: 'demo-brain-tumor', token: 'abcdefghijklmnop_-12' });
+  });
+
+  it('keeps a base path, reads the fragment form and refuses malformed links', () => {
+    expect(parseInviteLink('https://h.org/fl/site#f=a1&t=abcdefghijklmnopq')?.coordinatorUrl).toBe('https://h.org/fl');
+    expect(parseInviteLink('https://h.org/site?f=A%20B&t=abcdefghijklmnopq')).toBeNull();
+    expect(parseInviteLink('https://h.org/site?f=a&t=short')).toBeNull();
+    expect(parseInviteLink('https://h.org/admin?f=a&t=abcdefghijklmnopq')).toBeNull();
+    expect(parseInviteLink('not a url')).toBeNull();
+  });
+});
+
+describe('error code table', () => {
+  it('is documented in README.md, every code once', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const documented = [...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...ERROR_CODE_LIST].sort());
+  });
+});

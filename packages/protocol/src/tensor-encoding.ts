@@ -1,0 +1,288 @@
+/**
+ * Binary encoding of named float tensors: a module state (the attention module's weights) or a feature matrix.
+ *
+ * Layout (all integers little-endian):
+ *
+ * | bytes      | content                                                                  |
+ * |------------|--------------------------------------------------------------------------|
+ * | 0..3       | magic `FMST`                                                             |
+ * | 4..5       | format version (u16), {@link TENSOR_FORMAT_VERSION}                      |
+ * | 6..7       | reserved (u16), 0                                                        |
+ * | 8..11      | header length H in bytes (u32)                                           |
+ * | 12..12+H   | UTF-8 JSON header `{"tensors":[{"name","shape","dtype"}, ...]}`           |
+ * | padding    | zero bytes up to a multiple of 4                                         |
+ * | data       | each tensor's values, row-major, in header order, each padded to 4 bytes |
+ * | last 4     | CRC-32 of every byte before it (u32)                                     |
+ *
+ * Tensors are written sorted by name, so one state always encodes to the same bytes (and the same checksum).
+ * Decoding checks the magic, version, header, lengths and checksum, then (when given) that names and shapes equal an
+ * expected spec, and refuses NaN and Infinity.
+ */
+import { crc32, crc32Hex } from './crc32.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits } from './float16.ts';
+
+/** Version of the binary layout above. */
+export const TENSOR_FORMAT_VERSION = 1;
+/** Tensor value types on the wire. Decoded tensors are always float32. */
+export type TensorDtype = 'float32' | 'float16';
+export const TENSOR_DTYPES: readonly TensorDtype[] = ['float32', 'float16'];
+
+/** One named tensor: its shape and row-major values. Structurally equal to `@facmic/learning`'s module state entries. */
+export interface NamedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+/** Named tensors, e.g. a module state `{ '0.weight': {shape: [512, 512], data}, ... }`. */
+export type TensorSet = Record<string, NamedTensor>;
+/** Expected names and shapes, e.g. from `moduleSpec(kind, dim)`. */
+export type TensorSpec = Readonly<Record<string, readonly number[]>>;
+
+/** Why a tensor file was refused; each reason is an error code of the protocol. */
+export type TensorEncodingErrorCode = 'BAD_WEIGHTS' | 'WEIGHTS_SHAPE_MISMATCH' | 'NON_FINITE_WEIGHTS' | 'PAYLOAD_TOO_LARGE';
+
+export class TensorEncodingError extends Error {
+  override readonly name = 'TensorEncodingError';
+  constructor(
+    readonly code: TensorEncodingErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface EncodeTensorsOptions {
+  /** Value type on the wire (default float32). float16 halves the size; values beyond +-65504 are refused. */
+  dtype?: TensorDtype;
+  /** Tensors kept in float32 whatever `dtype` says (e.g. counters such as `num_batches_tracked`). */
+  float32Names?: readonly string[];
+}
+
+export interface DecodeTensorsOptions {
+  /** When given, the decoded names must be exactly these and each shape must match. */
+  expected?: TensorSpec;
+  /** Refuse inputs longer than this many bytes (default 256 MiB). */
+  maxBytes?: number;
+}
+
+export interface DecodedTensors {
+  tensors: TensorSet;
+  dtypes: Record<string, TensorDtype>;
+  /** CRC-32 of the file as 8 hex digits (the trailer). */
+  checksum: string;
+  byteLength: number;
+}
+
+const MAGIC = [0x46, 0x4d, 0x53, 0x54]; // "FMST"
+const PREAMBLE_BYTES = 12;
+const TRAILER_BYTES = 4;
+const MAX_HEADER_BYTES = 1 << 20;
+const MAX_TENSORS = 1024;
+const MAX_NAME_LENGTH = 256;
+const MAX_RANK = 8;
+const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const align4 = (n: number): number => (n + 3) & ~3;
+const bytesPerValue = (dtype: TensorDtype): number => (dtype === 'float32' ? 4 : 2);
+const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Encoded size in bytes of tensors with these shapes (header included), e.g. to size message limits. */
+export function encodedTensorsByteLength(spec: TensorSpec, dtype: TensorDtype = 'float32', float32Names: readonly string[] = []): number {
+  const names = Object.keys(spec).sort();
+  const header = headerBytes(names.map((name) => ({ name, shape: [...(spec[name] ?? [])], dtype: float32Names.includes(name) ? 'float32' : dtype })));
+  let total = align4(PREAMBLE_BYTES + header.length);
+  for (const name of names) {
+    const d = float32Names.includes(name) ? 'float32' : dtype;
+    total += align4(elementCount(spec[name] ?? []) * bytesPerValue(d));
+  }
+  return total + TRAILER_BYTES;
+}
+
+interface HeaderEntry {
+  name: string;
+  shape: number[];
+  dtype: TensorDtype;
+}
+
+function headerBytes(entries: HeaderEntry[]): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ tensors: entries }));
+}
+
+/** Encodes named tensors; refuses non-finite values and data whose length does not match its shape. */
+export function encodeTensors(tensors: TensorSet, options: EncodeTensorsOptions = {}): Uint8Array {
+  const dtype = options.dtype ?? 'float32';
+  const keep = options.float32Names ?? [];
+  const names = Object.keys(tensors).sort();
+  const entries: HeaderEntry[] = [];
+  for (const name of names) {
+    const tensor = tensors[name] as NamedTensor;
+    checkShape(name, tensor.shape);
+    if (tensor.data.length !== elementCount(tensor.shape)) {
+      throw new TensorEncodingError('WEIGHTS_SHAPE_MISMATCH', `tensor "${name}": ${tensor.data.length} values for shape [${tensor.shape.join(', ')}]`);
+    }
+    entries.push({ name, shape: [...tensor.shape], dtype: keep.includes(name) ? 'float32' : dtype });
+  }
+  const header = headerBytes(entries);
+  let total = align4(PREAMBLE_BYTES + header.length);
+  for (const e of entries) total += align4(elementCount(e.shape) * bytesPerValue(e.dtype));
+  total += TRAILER_BYTES;
+
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  view.setUint16(4, TENSOR_FORMAT_VERSION, true);
+  view.setUint16(6, 0, true);
+  view.setUint32(8, header.length, true);
+  out.set(header, PREAMBLE_BYTES);
+  let offset = align4(PREAMBLE_BYTES + header.length);
+  for (const e of entries) {
+    const data = (tensors[e.name] as NamedTensor).data;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i] as number;
+      if (!Number.isFinite(v)) throw new TensorEncodingError('NON_FINITE_WEIGHTS', `tensor "${e.name}" holds ${v} at index ${i}`);
+    }
+    if (e.dtype === 'float32') {
+      if (LITTLE_ENDIAN) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+      else for (let i = 0; i < data.length; i++) view.setFloat32(offset + 4 * i, data[i] as number, true);
+    } else {
+      for (let i = 0; i < data.length; i++) {
+        const bits = float32ToFloat16Bits(data[i] as number);
+        if ((bits & 0x7c00) === 0x7c00) {
+          throw new TensorEncodingError('NON_FINITE_WEIGHTS', `tensor "${e.name}" value ${data[i]} at index ${i} is out of float16 range; encode as float32`);
+        }
+        view.setUint16(offset + 2 * i, bits, true);
+      }
+    }
+    offset += align4(data.length * bytesPerValue(e.dtype));
+  }
+  view.setUint32(offset, crc32(out.subarray(0, offset)), true);
+  return out;
+}
+
+function checkShape(name: string, shape: readonly unknown[]): void {
+  if (shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new TensorEncodingError('BAD_WEIGHTS', `tensor "${name}" has an invalid shape`);
+  }
+}
+
+function parseHeader(json: string): HeaderEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new TensorEncodingError('BAD_WEIGHTS', 'header is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { tensors?: unknown }).tensors)) {
+    throw new TensorEncodingError('BAD_WEIGHTS', 'header has no tensor list');
+  }
+  const list = (parsed as { tensors: unknown[] }).tensors;
+  if (list.length > MAX_TENSORS) throw new TensorEncodingError('BAD_WEIGHTS', `header lists ${list.length} tensors (at most ${MAX_TENSORS})`);
+  const seen = new Set<string>();
+  return list.map((raw, i) => {
+    const e = raw as Partial<HeaderEntry> | null;
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.name !== 'string' ||
+      e.name.length === 0 ||
+      e.name.length > MAX_NAME_LENGTH ||
+      !Array.isArray(e.shape) ||
+      (e.dtype !== 'float32' && e.dtype !== 'float16')
+    ) {
+      throw new TensorEncodingError('BAD_WEIGHTS', `header entry ${i} is malformed`);
+    }
+    checkShape(e.name, e.shape);
+    if (seen.has(e.name)) throw new TensorEncodingError('BAD_WEIGHTS', `tensor "${e.name}" appears twice`);
+    seen.add(e.name);
+    return { name: e.name, shape: e.shape, dtype: e.dtype };
+  });
+}
+
+/** Decodes and validates a tensor file. Throws {@link TensorEncodingError} with the reason. */
+export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions = {}): DecodedTensors {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (bytes.byteLength > maxBytes) {
+    throw new TensorEncodingError('PAYLOAD_TOO_LARGE', `${bytes.byteLength} bytes, at most ${maxBytes} accepted`);
+  }
+  if (bytes.byteLength < PREAMBLE_BYTES + TRAILER_BYTES || MAGIC.some((m, i) => bytes[i] !== m)) {
+    throw new TensorEncodingError('BAD_WEIGHTS', 'not a facmic tensor file (bad magic or too short)');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint16(4, true);
+  if (version !== TENSOR_FORMAT_VERSION) {
+    throw new TensorEncodingError('BAD_WEIGHTS', `tensor format version ${version}, this build reads version ${TENSOR_FORMAT_VERSION}`);
+  }
+  const headerLength = view.getUint32(8, true);
+  if (headerLength > MAX_HEADER_BYTES || PREAMBLE_BYTES + headerLength + TRAILER_BYTES > bytes.byteLength) {
+    throw new TensorEncodingError('BAD_WEIGHTS', 'header length out of bounds');
+  }
+  const trailerAt = bytes.byteLength - TRAILER_BYTES;
+  const stored = view.getUint32(trailerAt, true);
+  const actual = crc32(bytes.subarray(0, trailerAt));
+  if (stored !== actual) throw new TensorEncodingError('BAD_WEIGHTS', 'checksum mismatch: the data is corrupted or truncated');
+
+  let json: string;
+  try {
+    json = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength));
+  } catch {
+    throw new TensorEncodingError('BAD_WEIGHTS', 'header is not UTF-8');
+  }
+  const entries = parseHeader(json);
+
+  let expectedLength = align4(PREAMBLE_BYTES + headerLength);
+  for (const e of entries) {
+    const count = elementCount(e.shape);
+    if (!Number.isSafeInteger(count) || count * 4 > maxBytes) throw new TensorEncodingError('BAD_WEIGHTS', `tensor "${e.name}" is too large`);
+    expectedLength += align4(count * bytesPerValue(e.dtype));
+  }
+  expectedLength += TRAILER_BYTES;
+  if (expectedLength !== bytes.byteLength) {
+    throw new TensorEncodingError('BAD_WEIGHTS', `length ${bytes.byteLength} does not match the header (${expectedLength})`);
+  }
+
+  if (options.expected) checkAgainstSpec(entries, options.expected);
+
+  const tensors: TensorSet = {};
+  const dtypes: Record<string, TensorDtype> = {};
+  let offset = align4(PREAMBLE_BYTES + headerLength);
+  for (const e of entries) {
+    const count = elementCount(e.shape);
+    const data = new Float32Array(count);
+    if (e.dtype === 'float32') {
+      if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * count));
+      else for (let i = 0; i < count; i++) data[i] = view.getFloat32(offset + 4 * i, true);
+    } else {
+      for (let i = 0; i < count; i++) data[i] = float16BitsToFloat32(view.getUint16(offset + 2 * i, true));
+    }
+    for (let i = 0; i < count; i++) {
+      if (!Number.isFinite(data[i])) throw new TensorEncodingError('NON_FINITE_WEIGHTS', `tensor "${e.name}" holds ${data[i]} at index ${i}`);
+    }
+    tensors[e.name] = { shape: e.shape, data };
+    dtypes[e.name] = e.dtype;
+    offset += align4(count * bytesPerValue(e.dtype));
+  }
+  return { tensors, dtypes, checksum: stored.toString(16).padStart(8, '0'), byteLength: bytes.byteLength };
+}
+
+function checkAgainstSpec(entries: HeaderEntry[], spec: TensorSpec): void {
+  const names = new Set(entries.map((e) => e.name));
+  const missing = Object.keys(spec).filter((n) => !names.has(n));
+  const extra = entries.filter((e) => !(e.name in spec)).map((e) => e.name);
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [];
+    if (missing.length > 0) parts.push(`missing ${missing.map((n) => `"${n}"`).join(', ')}`);
+    if (extra.length > 0) parts.push(`unexpected ${extra.slice(0, 5).map((n) => `"${n}"`).join(', ')}`);
+    throw new TensorEncodingError('WEIGHTS_SHAPE_MISMATCH', `tensor names differ from the module: ${parts.join('; ')}`);
+  }
+  for (const e of entries) {
+    const want = spec[e.name] as readonly number[];
+    if (want.length !== e.shape.length || want.some((d, i) => d !== e.shape[i])) {
+      throw new TensorEncodingError('WEIGHTS_SHAPE_MISMATCH', `tensor "${e.name}" has shape [${e.shape.join(', ')}], expected [${want.join(', ')}]`);
+    }
+  }
+}
+
+/** Checksum (CRC-32, 8 hex digits) of any bytes, as used for the trailer. */
+export function checksumOf(bytes: Uint8Array): string {
+  return crc32Hex(bytes);
+}
