@@ -1,0 +1,3 @@
+export function SitePage() {
+  return <h1>Hospital</h1>;
+}
