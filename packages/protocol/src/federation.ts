@@ -37,7 +37,7 @@ export const trainingSchema = z.strictObject({
   localEpochs: z.int().min(1).max(1000).default(1),
   /** Optional cap on optimizer steps per round (null: run all epochs). */
   maxStepsPerRound: z.int().min(1).max(1_000_000).nullable().default(null),
-  batchSize: z.int().min(1).max(4096).default(32),
+  batchSize: z.int().min(2).max(4096).default(32),
   optimizer: optimizerSchema.prefault({}),
 });
 export type TrainingSettings = z.infer<typeof trainingSchema>;

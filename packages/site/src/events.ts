@@ -1,0 +1,91 @@
+/** The site client's small typed event API. */
+import type { ErrorCode, EvalMetrics, RoundUpdate, SessionWelcome, SitePhase, SiteRoundMetrics } from '@facmic/protocol';
+
+/** Failures that come from the site itself rather than from the coordinator. */
+export type LocalErrorCode =
+  /** The local data does not fit the federation (dimension, labels, too few samples). */
+  | 'LOCAL_DATA_INVALID'
+  /** Local training or evaluation failed. */
+  | 'TRAINING_FAILED'
+  /** The coordinator answered something that does not match the protocol. */
+  | 'PROTOCOL_VIOLATION';
+export type SiteErrorCode = ErrorCode | LocalErrorCode;
+
+export class SiteError extends Error {
+  override readonly name = 'SiteError';
+  constructor(
+    readonly code: SiteErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface SiteStatusEvent {
+  phase: SitePhase;
+  /** 0..1 within the phase, null when unknown. */
+  progress: number | null;
+  round: number | null;
+  message: string | null;
+}
+
+export interface SiteEventMap {
+  /** What the site is doing now (also reported to the coordinator). */
+  status: SiteStatusEvent;
+  /** A session started (first connection or reconnection). */
+  welcome: SessionWelcome;
+  /** The transport connected or dropped; the client reconnects by itself. */
+  connection: { connected: boolean; reason: string | null };
+  /** The round as this site sees it. */
+  round: RoundUpdate;
+  /** A global model was downloaded. */
+  model: { round: number; checksum: string; bytes: number };
+  /** A model was evaluated on the local test split (`global`: the model received, `local`: after training). */
+  evaluated: { round: number; model: 'global' | 'local'; metrics: EvalMetrics };
+  /** One local training step. */
+  step: { round: number; step: number; totalSteps: number; loss: number };
+  /** The coordinator accepted this round's weights. */
+  submitted: { round: number; sampleCount: number; bytes: number; checksum: string; duplicate: boolean; metrics: SiteRoundMetrics };
+  /** The coordinator refused this round's weights (late, stale, ...); the site waits for the next round. */
+  refused: { round: number; code: SiteErrorCode; message: string };
+  /** An error; `fatal` ones end `run()`. */
+  error: { code: SiteErrorCode; message: string; fatal: boolean };
+  /** The client stopped. */
+  finished: SiteRunResult;
+}
+
+export type SiteEventName = keyof SiteEventMap;
+export type SiteEventListener<K extends SiteEventName> = (event: SiteEventMap[K]) => void;
+
+export interface SiteRunResult {
+  /** `finished`: all rounds done; `stopped`: an admin stopped the federation; `aborted`: stopped locally. */
+  reason: 'finished' | 'stopped' | 'aborted';
+  /** Rounds whose weights the coordinator accepted from this client. */
+  roundsSubmitted: number[];
+}
+
+/** A minimal typed emitter (no DOM EventTarget, no Node EventEmitter: runs in workers and Node alike). */
+export class SiteEvents {
+  private readonly listeners = new Map<SiteEventName, Set<(event: never) => void>>();
+
+  on<K extends SiteEventName>(type: K, listener: SiteEventListener<K>): () => void {
+    let set = this.listeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(type, set);
+    }
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit<K extends SiteEventName>(type: K, event: SiteEventMap[K]): void {
+    for (const listener of this.listeners.get(type) ?? []) {
+      try {
+        (listener as SiteEventListener<K>)(event);
+      } catch {
+        // A failing listener must not break the round loop.
+      }
+    }
+  }
+}
