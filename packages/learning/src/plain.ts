@@ -1,0 +1,16 @@
+/**
+ * The tfjs-free half of @facmic/learning (`@facmic/learning/plain`): module layout and initialisation, aggregation
+ * strategies, metrics, the method table, the seeded generator and the error types. Safe to import from the
+ * coordinator or the protocol layer without loading TensorFlow.js.
+ */
+export * from './errors.ts';
+export type { ModuleKind, ModuleState, NamedTensor, StateEntryKind, StateEntrySpec } from './module-spec.ts';
+export { MODULE_KINDS, cloneModuleState, initialModuleState, isModuleKind, moduleSpec, moduleValueCount, shapeSize, validateModuleState } from './module-spec.ts';
+export * from './aggregation/index.ts';
+export type { ClassificationMetrics } from './metrics.ts';
+export { accuracy, balancedAccuracy, classificationMetrics, confusionMatrix } from './metrics.ts';
+export type { MethodName, MethodSpec } from './methods.ts';
+export { METHODS, METHOD_NAMES, getMethod, isMethodName } from './methods.ts';
+export { SeededRandom } from './prng.ts';
+export type { FeatureMatrix, FeatureSet, TextFeatures } from './features.ts';
+export { rowCount } from './features.ts';
