@@ -1,0 +1,111 @@
+/**
+ * The hospital's prepared dataset (features, labels, split), saved in this browser's IndexedDB after encoding, so a
+ * reloaded tab takes part again at once: no folder to pick again, nothing to encode again. Only features are kept
+ * (never images), and only in this browser.
+ */
+import type { SplitPart } from '../lib/local-split.ts';
+
+const DB_NAME = 'facmic-site';
+const DB_VERSION = 1;
+const STORE = 'datasets';
+
+export const SPLIT_PARTS: readonly SplitPart[] = ['train', 'validation', 'test'];
+
+export interface SavedDataset {
+  /** Which session the dataset belongs to (coordinator, federation and site token hash). */
+  readonly key: string;
+  /** The encoder that produced the features; a dataset from another encoder is not used. */
+  readonly modelHash: string;
+  readonly dim: number;
+  readonly classNames: readonly string[];
+  /** Row-major [names.length, dim]. */
+  readonly features: Float32Array;
+  readonly labels: Int32Array;
+  /** Index into {@link SPLIT_PARTS} per row. */
+  readonly parts: Uint8Array;
+  readonly names: readonly string[];
+  readonly failures: readonly { readonly name: string; readonly message: string }[];
+  readonly savedAt: number;
+}
+
+function openDatabase(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, DB_VERSION);
+    request.onupgradeneeded = () => {
+      if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE, { keyPath: 'key' });
+    };
+    request.onsuccess = () => {
+      resolve(request.result);
+    };
+    request.onerror = () => {
+      reject(request.error ?? new Error('IndexedDB could not be opened'));
+    };
+  });
+}
+
+async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  const db = await openDatabase();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = run(tx.objectStore(STORE));
+      tx.oncomplete = () => {
+        resolve(request.result);
+      };
+      tx.onerror = () => {
+        reject(tx.error ?? new Error('IndexedDB transaction failed'));
+      };
+      tx.onabort = () => {
+        reject(tx.error ?? new Error('IndexedDB transaction aborted (is the disk full?)'));
+      };
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export async function loadSavedDataset(key: string): Promise<SavedDataset | null> {
+  const value = await withStore<unknown>('readonly', (store) => store.get(key));
+  return isSavedDataset(value) ? value : null;
+}
+
+export async function saveDataset(dataset: SavedDataset): Promise<void> {
+  await withStore('readwrite', (store) => store.put(dataset));
+}
+
+export async function deleteSavedDataset(key: string): Promise<void> {
+  await withStore('readwrite', (store) => store.delete(key));
+}
+
+function isSavedDataset(value: unknown): value is SavedDataset {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<SavedDataset>;
+  return (
+    typeof v.key === 'string' &&
+    typeof v.modelHash === 'string' &&
+    typeof v.dim === 'number' &&
+    v.features instanceof Float32Array &&
+    v.labels instanceof Int32Array &&
+    v.parts instanceof Uint8Array &&
+    Array.isArray(v.names) &&
+    v.labels.length === v.names.length &&
+    v.parts.length === v.names.length &&
+    v.features.length === v.names.length * v.dim
+  );
+}
+
+/** The rows of one split part as a labelled feature set. */
+export function featuresOfPart(dataset: Pick<SavedDataset, 'dim' | 'features' | 'labels' | 'parts'>, part: SplitPart): { dim: number; features: Float32Array; labels: Int32Array } {
+  const code = SPLIT_PARTS.indexOf(part);
+  const rows: number[] = [];
+  dataset.parts.forEach((p, i) => {
+    if (p === code) rows.push(i);
+  });
+  const features = new Float32Array(rows.length * dataset.dim);
+  const labels = new Int32Array(rows.length);
+  rows.forEach((row, i) => {
+    features.set(dataset.features.subarray(row * dataset.dim, (row + 1) * dataset.dim), i * dataset.dim);
+    labels[i] = dataset.labels[row] ?? 0;
+  });
+  return { dim: dataset.dim, features, labels };
+}
