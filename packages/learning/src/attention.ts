@@ -58,6 +58,13 @@ function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
   return tf.add(tf.matMul(x as tf.Tensor2D, weight as tf.Tensor2D, false, true), bias);
 }
 
+function variableFrom(data: Float32Array, shape: number[], trainable: boolean): tf.Variable {
+  const initial = tf.tensor(data, shape);
+  const variable = tf.variable(initial, trainable);
+  initial.dispose();
+  return variable;
+}
+
 export class FeatureAttention {
   readonly kind: ModuleKind;
   readonly dim: number;
@@ -74,9 +81,9 @@ export class FeatureAttention {
     for (const entry of moduleSpec(kind, dim)) {
       const tensor = state[entry.name] as ModuleState[string];
       if (entry.kind === 'parameter') {
-        this.parameters.set(entry.name, tf.variable(tf.tensor(tensor.data, entry.shape as number[]), true));
+        this.parameters.set(entry.name, variableFrom(tensor.data, entry.shape as number[], true));
       } else if (entry.kind === 'buffer') {
-        const variable = tf.variable(tf.tensor1d(tensor.data), false);
+        const variable = variableFrom(tensor.data, entry.shape as number[], false);
         if (entry.name.endsWith('running_mean')) this.runningMean = variable;
         else this.runningVar = variable;
       } else {

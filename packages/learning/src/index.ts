@@ -29,5 +29,5 @@ export type { LocalTrainingOptions, LocalTrainingResult, TrainingProgress } from
 export { DEFAULT_BATCH_SIZE, ReferenceBatches, stepsPerEpoch, trainLocal } from './trainer.ts';
 export type { Evaluation, PredictOptions, Predictions } from './inference.ts';
 export { evaluate, predict } from './inference.ts';
-export type { ParityQuantity, ParityReport, ParityVectors } from './parity/replay.ts';
+export type { ParityQuantity, ParityReport, ParityVectors, ReplayOptions } from './parity/replay.ts';
 export { PARITY_ABSOLUTE_TOLERANCE, PARITY_RELATIVE_TOLERANCE, maxRelativeError, parseParityVectors, replayParity } from './parity/replay.ts';

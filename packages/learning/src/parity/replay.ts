@@ -58,6 +58,13 @@ export interface ParityQuantity {
   readonly maxRelativeError: number;
 }
 
+export interface ReplayOptions {
+  /** Differences up to this count as exact matches (default 1e-6, the parity spec's). */
+  readonly absoluteTolerance?: number;
+  /** Called with each quantity as soon as it is compared. */
+  readonly onQuantity?: (quantity: ParityQuantity) => void;
+}
+
 export interface ParityReport {
   readonly quantities: ParityQuantity[];
   readonly maxRelativeError: number;
@@ -212,7 +219,7 @@ export function parseParityVectors(json: unknown): ParityVectors {
  * max over elements of |actual - expected| / |expected|, counting elements within `absoluteTolerance` as exact
  * matches. NaN anywhere, or a length mismatch, is an infinite error.
  */
-export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, absoluteTolerance = PARITY_ABSOLUTE_TOLERANCE): { max: number; mismatches: number } {
+export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, absoluteTolerance: number = PARITY_ABSOLUTE_TOLERANCE): { max: number; mismatches: number } {
   if (actual.length !== expected.length) return { max: Number.POSITIVE_INFINITY, mismatches: Math.max(actual.length, expected.length) };
   let max = 0;
   let mismatches = 0;
@@ -239,18 +246,15 @@ function toModuleState(kind: ModuleKind, dim: number, flat: FlatState): ModuleSt
   return state;
 }
 
-/**
- * Runs every step, the evaluation and the aggregation of `vectors` on the current tfjs backend. `onQuantity` sees each
- * quantity as soon as it is compared.
- */
-export async function replayParity(vectors: ParityVectors, onQuantity?: (quantity: ParityQuantity) => void): Promise<ParityReport> {
+/** Runs every step, the evaluation and the aggregation of `vectors` on the current tfjs backend and compares. */
+export async function replayParity(vectors: ParityVectors, options: ReplayOptions = {}): Promise<ParityReport> {
   const { dim, kind, numClasses } = vectors;
   const quantities: ParityQuantity[] = [];
   const record = (name: string, actual: ArrayLike<number>, expected: ArrayLike<number>): void => {
-    const { max, mismatches } = maxRelativeError(actual, expected);
+    const { max, mismatches } = maxRelativeError(actual, expected, options.absoluteTolerance);
     const quantity = { name, count: expected.length, mismatches, maxRelativeError: max };
     quantities.push(quantity);
-    onQuantity?.(quantity);
+    options.onQuantity?.(quantity);
   };
   const module = FeatureAttention.fromState(kind, dim, toModuleState(kind, dim, vectors.initialState));
   const optimizer = new AdamL2(vectors.adam);
