@@ -49,8 +49,11 @@ export interface FetchModelResult {
   /** The model folder, `<outDir>/<id>`. */
   readonly dir: string;
   readonly files: readonly FetchedFile[];
-  /** The encoder identity (see `EncoderInfo.modelHash`), also written to `facmic-model.json`. */
-  readonly modelHash: string;
+  /**
+   * The encoder identity (see `EncoderInfo.modelHash`), also written to `facmic-model.json`; undefined when the
+   * identity files are not all in the folder (a partial `files` list).
+   */
+  readonly modelHash: string | undefined;
 }
 
 /** Name of the manifest written next to a fetched model. */
@@ -157,7 +160,11 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchModel
     results.push({ path: file, bytes, status });
   }
   const fileHashes: Record<string, string> = {};
-  for (const file of MODEL_IDENTITY_FILES) fileHashes[file] = await sha256File(safeJoin(dir, file));
+  for (const file of MODEL_IDENTITY_FILES) {
+    const path = safeJoin(dir, file);
+    if ((await sizeOf(path)) === undefined) return { dir, files: results, modelHash: undefined };
+    fileHashes[file] = await sha256File(path);
+  }
   const modelHash = combineModelHash(fileHashes);
   const manifest = {
     source: describeModelSource(options.source),
