@@ -1,0 +1,199 @@
+/**
+ * Turns a federation request's data sources into feature files: the class prompts' text features and the unlabelled
+ * reference features shipped to sites, and the optional labelled global test set the coordinator scores every global
+ * model on. The coordinator encodes the prompts itself (sites then never need the text tower to train).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import {
+  base64ToBytes,
+  decodeTensors,
+  encodeTensors,
+  FEATURE_TENSOR_NAMES,
+  promptsFor,
+  TensorEncodingError,
+  type FederationSettings,
+  type GlobalTestSource,
+  type ReferenceSource,
+} from '@facmic/protocol';
+import { EngineError } from '../engine.ts';
+import type { EncoderImage, FeatureEncoder, LabelledImage } from './feature-encoder.ts';
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif'];
+/** Tensor names of the global test file. */
+export const GLOBAL_TEST_TENSORS = { features: 'features', labels: 'labels' } as const;
+
+export interface FederationData {
+  /** Tensor file: `text` [C, D], `reference` [N, D]. */
+  features: Uint8Array;
+  featuresChecksum: string;
+  referenceCount: number;
+  /** Tensor file: `features` [M, D], `labels` [M]; or null. */
+  globalTest: Uint8Array | null;
+  globalTestCount: number;
+}
+
+/** Image files under `dir`, recursively, sorted. */
+export async function listImageFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (folder: string): Promise<void> => {
+    const entries = await readdir(folder, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && IMAGE_EXTENSIONS.includes(extname(entry.name).toLowerCase())) out.push(path);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** Images of a folder with one sub-folder per class (matched to `classNames` without regard to case). */
+export async function listLabelledImages(dir: string, classNames: readonly string[]): Promise<LabelledImage[]> {
+  const folders = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory());
+  const out: LabelledImage[] = [];
+  for (const [label, className] of classNames.entries()) {
+    const folder = folders.find((f) => f.name.toLowerCase() === className.toLowerCase());
+    if (!folder) continue;
+    for (const path of await listImageFiles(join(dir, folder.name))) out.push({ name: path, source: path, label });
+  }
+  return out;
+}
+
+async function checkFolder(path: string, what: string): Promise<void> {
+  try {
+    if (!(await stat(path)).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw new EngineError('BAD_REQUEST', `${what}: ${path} is not a readable folder on the coordinator`);
+  }
+}
+
+async function encodeAll(encoder: FeatureEncoder, images: readonly EncoderImage[], what: string): Promise<{ features: Float32Array; indices: number[] }> {
+  if (images.length === 0) throw new EngineError('BAD_REQUEST', `${what}: no images`);
+  let encoded;
+  try {
+    encoded = await encoder.encodeImages(images);
+  } catch (error) {
+    throw new EngineError('ENCODER_UNAVAILABLE', `${what}: the encoder failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (encoded.indices.length === 0) {
+    const first = encoded.errors[0];
+    throw new EngineError('BAD_REQUEST', `${what}: no image could be read${first ? ` (${first.name}: ${first.message})` : ''}`);
+  }
+  return { features: encoded.features, indices: encoded.indices };
+}
+
+function decodeFeatureUpload(data: string, names: readonly string[], what: string) {
+  try {
+    const decoded = decodeTensors(base64ToBytes(data));
+    for (const name of names) if (!decoded.tensors[name]) throw new EngineError('BAD_REQUEST', `${what}: the tensor file has no "${name}"`);
+    return decoded.tensors;
+  } catch (error) {
+    if (error instanceof TensorEncodingError) throw new EngineError('BAD_REQUEST', `${what}: ${error.message}`);
+    if (error instanceof EngineError) throw error;
+    throw new EngineError('BAD_REQUEST', `${what}: not base64 of a tensor file`);
+  }
+}
+
+async function referenceFeatures(source: ReferenceSource, settings: FederationSettings, encoder: FeatureEncoder, seed: number): Promise<Float32Array> {
+  const dim = encoder.identity.featureDim;
+  const what = 'reference set';
+  switch (source.kind) {
+    case 'generated': {
+      const perClass = Math.ceil(source.count / settings.classNames.length);
+      const images = encoder.generateImages(settings.classNames, perClass, 'reference', seed).slice(0, source.count);
+      return (await encodeAll(encoder, images, what)).features;
+    }
+    case 'folder': {
+      await checkFolder(source.path, what);
+      const files = await listImageFiles(source.path);
+      return (await encodeAll(encoder, files.map((path) => ({ name: path, source: path })), what)).features;
+    }
+    case 'images': {
+      const images = source.images.map((image) => ({ name: image.name, source: base64ToBytes(image.data) }));
+      return (await encodeAll(encoder, images, what)).features;
+    }
+    case 'features': {
+      const tensors = decodeFeatureUpload(source.data, ['features'], what);
+      const features = tensors.features as { shape: number[]; data: Float32Array };
+      if (features.shape.length !== 2 || features.shape[1] !== dim) {
+        throw new EngineError('BAD_REQUEST', `${what}: features must be [N, ${dim}] for this encoder, got [${features.shape.join(', ')}]`);
+      }
+      return features.data;
+    }
+  }
+}
+
+async function globalTestFeatures(
+  source: GlobalTestSource,
+  settings: FederationSettings,
+  encoder: FeatureEncoder,
+  seed: number,
+): Promise<{ features: Float32Array; labels: Float32Array }> {
+  const dim = encoder.identity.featureDim;
+  const what = 'global test set';
+  const encodeLabelled = async (images: LabelledImage[]) => {
+    const encoded = await encodeAll(encoder, images, what);
+    return { features: encoded.features, labels: Float32Array.from(encoded.indices.map((i) => (images[i] as LabelledImage).label)) };
+  };
+  switch (source.kind) {
+    case 'generated':
+      return encodeLabelled(encoder.generateImages(settings.classNames, source.perClass, 'global-test', seed + 1));
+    case 'folder': {
+      await checkFolder(source.path, what);
+      const images = await listLabelledImages(source.path, settings.classNames);
+      if (images.length === 0) throw new EngineError('BAD_REQUEST', `${what}: ${source.path} has no sub-folder named after a class (${settings.classNames.join(', ')})`);
+      return encodeLabelled(images);
+    }
+    case 'images': {
+      const images: LabelledImage[] = source.images.map((image) => {
+        const label = settings.classNames.indexOf(image.label);
+        if (label < 0) throw new EngineError('BAD_REQUEST', `${what}: ${image.name} has label "${image.label}", not a class of this federation`);
+        return { name: image.name, source: base64ToBytes(image.data), label };
+      });
+      return encodeLabelled(images);
+    }
+    case 'features': {
+      const tensors = decodeFeatureUpload(source.data, [GLOBAL_TEST_TENSORS.features, GLOBAL_TEST_TENSORS.labels], what);
+      const features = tensors[GLOBAL_TEST_TENSORS.features] as { shape: number[]; data: Float32Array };
+      const labels = tensors[GLOBAL_TEST_TENSORS.labels] as { shape: number[]; data: Float32Array };
+      if (features.shape.length !== 2 || features.shape[1] !== dim) throw new EngineError('BAD_REQUEST', `${what}: features must be [N, ${dim}]`);
+      if (labels.shape.length !== 1 || labels.shape[0] !== features.shape[0]) throw new EngineError('BAD_REQUEST', `${what}: labels must be [N]`);
+      for (const label of labels.data) {
+        if (!Number.isInteger(label) || label < 0 || label >= settings.classNames.length) throw new EngineError('BAD_REQUEST', `${what}: label ${label} is not a class index`);
+      }
+      return { features: features.data, labels: labels.data };
+    }
+  }
+}
+
+/** Encodes prompts, reference and global test set for a new federation. */
+export async function buildFederationData(settings: FederationSettings, encoder: FeatureEncoder, seed: number): Promise<FederationData> {
+  const dim = encoder.identity.featureDim;
+  const prompts = promptsFor(settings.promptTemplate, settings.classNames);
+  let text: Float32Array;
+  try {
+    text = await encoder.encodeTexts(prompts);
+  } catch (error) {
+    throw new EngineError('ENCODER_UNAVAILABLE', `encoding the class prompts failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const reference = await referenceFeatures(settings.reference, settings, encoder, seed);
+  const referenceCount = reference.length / dim;
+  if (referenceCount < 2) throw new EngineError('BAD_REQUEST', 'the reference set needs at least 2 images');
+  const features = encodeTensors({
+    [FEATURE_TENSOR_NAMES.text]: { shape: [prompts.length, dim], data: text },
+    [FEATURE_TENSOR_NAMES.reference]: { shape: [referenceCount, dim], data: reference },
+  });
+  let globalTest: Uint8Array | null = null;
+  let globalTestCount = 0;
+  if (settings.globalTest) {
+    const test = await globalTestFeatures(settings.globalTest, settings, encoder, seed);
+    globalTestCount = test.labels.length;
+    globalTest = encodeTensors({
+      [GLOBAL_TEST_TENSORS.features]: { shape: [globalTestCount, dim], data: test.features },
+      [GLOBAL_TEST_TENSORS.labels]: { shape: [globalTestCount], data: test.labels },
+    });
+  }
+  return { features, featuresChecksum: decodeTensors(features).checksum, referenceCount, globalTest, globalTestCount };
+}

@@ -1,0 +1,91 @@
+/** Admin operations that need more than the state machine: encoding a new federation's data, invites. */
+import { createHmac, randomBytes } from 'node:crypto';
+import { initialModuleState } from '@facmic/learning';
+import { buildInviteLink, type FederationSettings, type InviteCreated } from '@facmic/protocol';
+import { generateId, generateToken, hashToken } from './auth.ts';
+import type { FederationEngine } from './engine.ts';
+import { EngineError } from './engine.ts';
+import type { FeatureEncoder } from './features/feature-encoder.ts';
+import { buildFederationData } from './features/federation-data.ts';
+import type { Logger } from './logger.ts';
+import type { CoordinatorStore, FederationRecord, SiteRecord } from './store/store.ts';
+
+const DEMO_FEDERATION_KEY = 'demo_federation_id';
+const VIRTUAL_SECRET_KEY = 'virtual_site_secret';
+
+export interface FederationServiceOptions {
+  engine: FederationEngine;
+  store: CoordinatorStore;
+  encoder: () => Promise<FeatureEncoder>;
+  logger: Logger;
+  /** Base URL for invite links. */
+  publicUrl: () => string;
+}
+
+export class FederationService {
+  private readonly creating = new Set<string>();
+
+  constructor(private readonly options: FederationServiceOptions) {}
+
+  /** Encodes the data sources, then creates the federation (state `waiting`, initial model stored as round 0). */
+  async create(settings: FederationSettings, actor: string, extra: { id?: string; isDemo?: boolean; seed?: number } = {}): Promise<FederationRecord> {
+    const id = extra.id ?? generateId('fed');
+    if (this.options.store.getFederation(id) || this.creating.has(id)) throw new EngineError('INVALID_TRANSITION', `federation ${id} already exists`);
+    this.creating.add(id);
+    try {
+      const encoder = await this.options.encoder();
+      const seed = extra.seed ?? randomBytes(4).readUInt32LE(0);
+      const data = await buildFederationData(settings, encoder, seed);
+      const { reference: _reference, globalTest: _globalTest, ...stored } = settings;
+      const record = this.options.engine.createFederation({
+        id,
+        settings: stored,
+        encoder: encoder.identity,
+        features: data.features,
+        featuresChecksum: data.featuresChecksum,
+        referenceCount: data.referenceCount,
+        globalTest: data.globalTest,
+        initialState: initialModuleState(settings.method, encoder.identity.featureDim, seed),
+        isDemo: extra.isDemo ?? false,
+        actor,
+      });
+      if (extra.isDemo === true) this.options.store.setSetting(DEMO_FEDERATION_KEY, id);
+      this.options.logger.info('federation created', { federation: id, name: settings.name, reference: data.referenceCount, globalTest: data.globalTestCount });
+      return record;
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  demoFederationId(): string | null {
+    const id = this.options.store.getSetting(DEMO_FEDERATION_KEY);
+    return id !== null && this.options.store.getFederation(id) ? id : null;
+  }
+
+  /** A new site of the federation and its invite; the token is returned this once (only its hash is stored). */
+  createInvite(federationId: string, name: string, actor: string): InviteCreated & { record: SiteRecord } {
+    const token = generateToken();
+    const record = this.options.engine.createSite({ id: generateId('site'), federationId, name, tokenHash: hashToken(token), virtual: false, actor });
+    return { record, site: this.options.engine.siteSummary(record), token, link: buildInviteLink(this.options.publicUrl(), federationId, token) };
+  }
+
+  /**
+   * A virtual hospital (demo): its token is derived from a secret kept in the store, so the coordinator can restart
+   * its virtual hospitals after a restart of its own.
+   */
+  createVirtualSite(federationId: string, name: string, actor: string): { record: SiteRecord; token: string } {
+    const id = generateId('site');
+    const token = this.virtualToken(id);
+    const record = this.options.engine.createSite({ id, federationId, name, tokenHash: hashToken(token), virtual: true, actor });
+    return { record, token };
+  }
+
+  virtualToken(siteId: string): string {
+    let secret = this.options.store.getSetting(VIRTUAL_SECRET_KEY);
+    if (secret === null) {
+      secret = randomBytes(32).toString('base64url');
+      this.options.store.setSetting(VIRTUAL_SECRET_KEY, secret);
+    }
+    return createHmac('sha256', secret).update(siteId).digest('base64url');
+  }
+}

@@ -1,0 +1,220 @@
+/** The `/site` namespace: hospital sites join with their invite token, fetch models, submit weights. */
+import { randomUUID } from 'node:crypto';
+import {
+  checkProtocolVersion,
+  featuresRequestSchema,
+  modelRequestSchema,
+  parseMessage,
+  parseSubmission,
+  PROTOCOL_VERSION,
+  SITE_CLIENT_EVENT_NAMES,
+  SITE_NAMESPACE,
+  siteHandshakeSchema,
+  siteReadySchema,
+  siteStatusSchema,
+  type SiteClientEvents,
+  type SiteServerEvents,
+} from '@facmic/protocol';
+import type { Namespace, Server, Socket } from 'socket.io';
+import { tokenMatches, hashToken } from '../auth.ts';
+import type { Clock } from '../clock.ts';
+import type { FederationEngine } from '../engine.ts';
+import type { Logger } from '../logger.ts';
+import type { CoordinatorMetrics } from '../metrics.ts';
+import type { FailureLimiter } from '../rate-limit.ts';
+import type { CoordinatorStore } from '../store/store.ts';
+import { connectError, SocketGuard, type GuardOptions } from './socket-util.ts';
+
+interface SiteSocketData {
+  siteId: string;
+  federationId: string;
+  sessionId: string;
+}
+
+type SiteNamespace = Namespace<SiteClientEvents, SiteServerEvents, Record<string, never>, SiteSocketData>;
+type SiteSocket = Socket<SiteClientEvents, SiteServerEvents, Record<string, never>, SiteSocketData>;
+
+export interface SiteGatewayOptions {
+  engine: FederationEngine;
+  store: CoordinatorStore;
+  clock: Clock;
+  logger: Logger;
+  metrics: CoordinatorMetrics;
+  authFailures: FailureLimiter;
+  guard: Omit<GuardOptions, 'logger' | 'metrics'>;
+}
+
+const room = (federationId: string) => `federation:${federationId}`;
+
+export class SiteGateway {
+  readonly namespace: SiteNamespace;
+  private readonly pending = new Set<string>();
+  private flushScheduled = false;
+
+  constructor(
+    io: Server,
+    private readonly options: SiteGatewayOptions,
+  ) {
+    this.namespace = io.of(SITE_NAMESPACE) as unknown as SiteNamespace;
+    this.namespace.use((socket, next) => {
+      try {
+        next(this.authenticate(socket));
+      } catch (error) {
+        options.logger.error('site handshake failed', { error });
+        next(connectError('INTERNAL_ERROR', 'the coordinator could not check this connection'));
+      }
+    });
+    this.namespace.on('connection', (socket) => {
+      try {
+        this.onConnection(socket);
+      } catch (error) {
+        options.logger.error('site connection setup failed', { error });
+        socket.disconnect(true);
+      }
+    });
+  }
+
+  /** Checks the handshake; returns the refusal, or undefined to accept. */
+  private authenticate(socket: SiteSocket): Error | undefined {
+    const { authFailures, store, metrics } = this.options;
+    const address = socket.handshake.address;
+    const refuse = (code: Parameters<typeof connectError>[0], message: string, countsAsFailure = true) => {
+      if (countsAsFailure) authFailures.fail(address);
+      metrics.refused(code);
+      return connectError(code, message);
+    };
+    if (authFailures.blocked(address)) return refuse('RATE_LIMITED', 'too many failed connection attempts; wait a minute', false);
+    const auth: unknown = socket.handshake.auth;
+    const version = (auth as { protocolVersion?: unknown } | null)?.protocolVersion;
+    if (typeof version === 'number' && Number.isInteger(version)) {
+      const check = checkProtocolVersion(version);
+      if (!check.ok) return refuse(check.code, check.message, false);
+    }
+    const parsed = siteHandshakeSchema.safeParse(auth);
+    if (!parsed.success) return refuse('BAD_HANDSHAKE', 'the handshake needs { protocolVersion, federationId, siteToken }');
+    const { federationId, siteToken, client } = parsed.data;
+    const federation = store.getFederation(federationId);
+    if (!federation) return refuse('UNKNOWN_FEDERATION', `no federation ${federationId}`);
+    const site = store.findSiteByTokenHash(hashToken(siteToken));
+    if (site?.federationId !== federationId || !tokenMatches(siteToken, site.tokenHash)) return refuse('BAD_TOKEN', 'this token is not an invite of this federation');
+    if (site.revokedAt !== null) return refuse('TOKEN_REVOKED', 'this invite was revoked by an admin');
+    socket.data = { siteId: site.id, federationId, sessionId: randomUUID() };
+    (socket.data as SiteSocketData & { client?: string }).client = client;
+    return undefined;
+  }
+
+  private onConnection(socket: SiteSocket): void {
+    const { engine, store, metrics, logger } = this.options;
+    const { siteId, federationId, sessionId } = socket.data;
+    const client = (socket.data as SiteSocketData & { client?: string }).client ?? null;
+    const site = store.getSite(siteId);
+    const federation = store.getFederation(federationId);
+    if (!site || !federation) {
+      socket.disconnect(true);
+      return;
+    }
+    metrics.add('facmic_connections_total', 1, { namespace: 'site' });
+    const replaced = engine.siteConnected(site, sessionId, client);
+    if (replaced) this.closeSession(siteId, replaced, 'SESSION_REPLACED', 'another connection with the same invite took over');
+    void socket.join(room(federationId));
+    logger.info('site connected', { federation: federationId, site: siteId, name: site.name });
+
+    socket.emit('session:welcome', {
+      protocolVersion: PROTOCOL_VERSION,
+      serverTime: this.options.clock.now(),
+      site: { id: site.id, name: site.name },
+      federation: engine.federationConfig(federation),
+      round: engine.roundUpdateFor(siteId),
+    });
+
+    const guard = new SocketGuard(socket, { ...this.options.guard, logger, metrics }, SITE_CLIENT_EVENT_NAMES);
+    const current = () => engine.isCurrentSession(siteId, sessionId);
+    const replacedAck = { ok: false as const, code: 'SESSION_REPLACED' as const, message: 'this connection was replaced by a newer one' };
+
+    guard.on('site:ready', (payload) => {
+      const parsed = parseMessage(siteReadySchema, payload);
+      if (!parsed.ok) return parsed;
+      return engine.siteReady(siteId, sessionId, parsed.data);
+    });
+    guard.on(
+      'site:status',
+      (payload) => {
+        const parsed = parseMessage(siteStatusSchema, payload);
+        if (!parsed.ok) return parsed;
+        engine.siteStatus(siteId, sessionId, parsed.data);
+        return { ok: true };
+      },
+      { ackRequired: false },
+    );
+    guard.on('features:get', (payload) => {
+      const parsed = parseMessage(featuresRequestSchema, payload);
+      if (!parsed.ok) return parsed;
+      if (!current()) return replacedAck;
+      const answer = engine.featuresForSite(federationId);
+      if (answer.ok) metrics.add('facmic_bytes_sent_total', answer.data.byteLength);
+      return answer;
+    });
+    guard.on('model:get', (payload) => {
+      const parsed = parseMessage(modelRequestSchema, payload);
+      if (!parsed.ok) return parsed;
+      if (!current()) return replacedAck;
+      const answer = engine.globalModelForSite(federationId, parsed.data.round);
+      if (answer.ok) metrics.add('facmic_bytes_sent_total', answer.data.byteLength);
+      return answer;
+    });
+    guard.on('round:submit', (payload) => {
+      const parsed = parseSubmission(payload);
+      if (!parsed.ok) return parsed;
+      if (!current()) return replacedAck;
+      const answer = engine.submit(siteId, federationId, parsed.data);
+      if (answer.ok && !answer.duplicate) {
+        metrics.add('facmic_submissions_accepted_total');
+        metrics.add('facmic_bytes_received_total', parsed.data.weights.byteLength);
+      }
+      return answer;
+    });
+
+    socket.on('disconnect', (reason) => {
+      engine.siteDisconnected(siteId, sessionId);
+      logger.info('site disconnected', { federation: federationId, site: siteId, reason });
+    });
+  }
+
+  /** Closes one session of a site (replaced by a newer one, revoked, federation deleted). */
+  closeSession(siteId: string, sessionId: string | null, code: 'SESSION_REPLACED' | 'TOKEN_REVOKED' | 'UNKNOWN_FEDERATION', message: string): void {
+    for (const socket of this.namespace.sockets.values()) {
+      if (socket.data.siteId !== siteId) continue;
+      if (sessionId !== null && socket.data.sessionId !== sessionId) continue;
+      socket.emit('session:closed', { code, message });
+      socket.disconnect(true);
+    }
+  }
+
+  /** Sends a fresh `round:update` to every connected site of a federation (coalesced within a tick). */
+  federationChanged(federationId: string): void {
+    this.pending.add(federationId);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      const ids = [...this.pending];
+      this.pending.clear();
+      for (const id of ids) this.sendRoundUpdates(id);
+    });
+  }
+
+  private sendRoundUpdates(federationId: string): void {
+    const { engine, store, logger } = this.options;
+    const federation = store.getFederation(federationId);
+    if (!federation) return;
+    try {
+      const context = engine.roundContext(federation);
+      for (const socket of this.namespace.sockets.values()) {
+        if (socket.data.federationId !== federationId) continue;
+        socket.emit('round:update', engine.roundUpdate(federation, socket.data.siteId, context));
+      }
+    } catch (error) {
+      logger.error('round updates failed', { federation: federationId, error });
+    }
+  }
+}
