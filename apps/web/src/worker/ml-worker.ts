@@ -20,7 +20,7 @@ import { createSiteClient, type SiteClient, type SiteData } from '@facmic/site';
 import { SPLIT_PARTS, deleteSavedDataset, featuresOfPart, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
 import { startTfjsBackend } from './tfjs-backend.ts';
 import { demoPreview, generateDemoImages } from './demo-images.ts';
-import { fetchGlobalModel } from './global-model.ts';
+import { fetchFinalGlobalModel, type GlobalModelFile } from './global-model.ts';
 import type { DatasetImage, DatasetSummary, DemoDatasetRequest, DeviceRequest, PageToWorker, SiteInvite, WorkerToPage } from './worker-messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -49,7 +49,10 @@ interface WorkerState {
   encodingAbort: AbortController | null;
   encodedThisSession: number;
   textFeatures: { federationHash: string; features: Float32Array } | null;
-  latestModelRound: number;
+  clientName: string;
+  /** The round loop has ended (finished, stopped, or failed): its connection is closed. */
+  loopEnded: boolean;
+  finalModel: GlobalModelFile | null;
 }
 
 let state: WorkerState | null = null;
@@ -133,7 +136,9 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
     encodingAbort: null,
     encodedThisSession: 0,
     textFeatures: null,
-    latestModelRound: 0,
+    clientName,
+    loopEnded: false,
+    finalModel: null,
   };
   const current = state;
   const saved = await loadSavedDataset(current.datasetKey).catch(() => null);
@@ -176,7 +181,6 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
       post({ type: 'connection', connected: c.connected, reason: c.reason });
     });
     site.on('round', (round) => {
-      current.latestModelRound = Math.max(current.latestModelRound, round.latestModelRound);
       post({ type: 'round', round });
     });
     site.on('status', (status) => {
@@ -206,6 +210,7 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
     await site.run().catch(() => {
       // Fatal errors were already posted through the 'error' event.
     });
+    current.loopEnded = true;
   } catch (error) {
     post({ type: 'error', code: 'STARTUP_FAILED', message: errorMessage(error), fatal: true });
   }
@@ -370,9 +375,11 @@ async function classify(requestId: number, image: Blob, name: string): Promise<v
       const text = await encoder.encodeTexts(federation.prompts);
       current.textFeatures = { federationHash: federation.features.checksum, features: text.features };
     }
-    const global = await fetchGlobalModel(current.invite, federation, current.latestModelRound);
-    const state_ = decodeTensors(global.bytes).tensors;
-    const module = FeatureAttention.fromState(federation.module.kind, federation.module.featureDim, state_);
+    if (!current.loopEnded) throw new Error('the shared model can be tried here once the federation is complete');
+    current.finalModel ??= await fetchFinalGlobalModel(current.invite, current.clientName);
+    const global = current.finalModel;
+    const moduleState = decodeTensors(global.bytes).tensors;
+    const module = FeatureAttention.fromState(federation.module.kind, federation.module.featureDim, moduleState);
     try {
       const result = await predict(module, { dim: encoded.dim, features: encoded.features }, { dim: encoded.dim, features: current.textFeatures.features });
       post({ type: 'classified', result: { requestId, name, probabilities: Array.from(result.probabilities), modelRound: global.round } });

@@ -13,8 +13,12 @@ export function ClassifyPanel({ view, federation, onClassify }: { view: SiteView
   return (
     <section className="card" aria-labelledby={`${id}-title`} data-testid="classify-panel">
       <h2 id={`${id}-title`}>Classify an image</h2>
-      <p className="small muted">Uses the newest shared model. The image is read in this browser only.</p>
-      <label htmlFor={id} className="button secondary">
+      <p className="small muted">
+        {view.finished
+          ? 'Uses the final shared model. The image is read in this browser only.'
+          : 'Available once the federation is complete: the page then loads the final shared model. The image is read in this browser only.'}
+      </p>
+      <label htmlFor={id} className="button secondary" aria-disabled={!view.finished}>
         Choose an image…
       </label>
       <input
@@ -23,7 +27,7 @@ export function ClassifyPanel({ view, federation, onClassify }: { view: SiteView
         accept="image/png,image/jpeg,image/webp,image/gif,image/bmp"
         className="visually-hidden"
         data-testid="classify-input"
-        disabled={view.classifying}
+        disabled={view.classifying || !view.finished}
         onChange={(e) => {
           const file = e.currentTarget.files?.[0];
           if (file) onClassify(file, file.name);

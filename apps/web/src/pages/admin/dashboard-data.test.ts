@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import type { FederationSummary, RoundSummary, SiteSummary, SubmissionSummary } from '@facmic/protocol';
+import { FULL_CLIP_BYTES, globalSeries, reductionFactor, roundTraffic, siteActivity, siteSeries } from './dashboard-data.ts';
+
+const site = (over: Partial<SiteSummary> = {}): SiteSummary => ({
+  id: 'site-a',
+  federationId: 'fed',
+  name: 'Hospital A',
+  createdAt: 0,
+  revokedAt: null,
+  firstSeenAt: 1,
+  lastSeenAt: 1,
+  online: true,
+  ready: true,
+  phase: 'training',
+  progress: 0.4,
+  phaseRound: 2,
+  message: null,
+  client: null,
+  trainSamples: 80,
+  testSamples: 10,
+  submissions: 1,
+  virtual: false,
+  ...over,
+});
+
+const federation = { status: 'training', round: 2 } as FederationSummary;
+
+const round = (over: Partial<RoundSummary> = {}): RoundSummary => ({
+  federationId: 'fed',
+  round: 2,
+  status: 'training',
+  startedAt: 0,
+  deadline: 1000,
+  closedAt: null,
+  publishedAt: null,
+  participants: ['site-a'],
+  submissions: 0,
+  totalSamples: 0,
+  extensions: 0,
+  bytesReceived: 0,
+  bytesSent: 0,
+  aggregationMs: null,
+  globalMetrics: null,
+  modelChecksum: null,
+  ...over,
+});
+
+const submission = (siteId: string, siteName: string, r: number, local: number, global: number): SubmissionSummary => ({
+  federationId: 'fed',
+  round: r,
+  siteId,
+  siteName,
+  sampleCount: 8,
+  bytes: 100,
+  dtype: 'float32',
+  checksum: 'x',
+  receivedAt: 0,
+  metrics: { trainLoss: 1, steps: 1, trainSeconds: 1, localModel: { accuracy: local, balancedAccuracy: local / 2, samples: 4 }, globalModel: { accuracy: global, balancedAccuracy: global / 2, samples: 4 } },
+});
+
+describe('dashboard data', () => {
+  it('says what a site does, including late and revoked', () => {
+    expect(siteActivity(site(), federation, round(), 500)).toMatchObject({ activity: 'training', label: 'training 40 %' });
+    expect(siteActivity(site(), federation, round(), 2000)).toMatchObject({ activity: 'late' });
+    expect(siteActivity(site({ phase: 'submitted', phaseRound: 2 }), federation, round(), 2000)).toMatchObject({ activity: 'submitted' });
+    expect(siteActivity(site({ online: false, firstSeenAt: null }), federation, round({ participants: [] }), 0)).toMatchObject({ activity: 'offline', label: 'not joined yet' });
+    expect(siteActivity(site({ revokedAt: 5 }), federation, round(), 0)).toMatchObject({ activity: 'revoked' });
+    expect(siteActivity(site({ phase: 'encoding', progress: 0.5 }), federation, round({ participants: [] }), 0)).toMatchObject({ activity: 'encoding', label: 'encoding 50 %' });
+  });
+
+  it('builds the global and per-site curves', () => {
+    const rounds = [round({ round: 2, status: 'published', globalMetrics: { accuracy: 0.7, balancedAccuracy: 0.6, samples: 40 } }), round({ round: 1, status: 'published', globalMetrics: { accuracy: 0.5, balancedAccuracy: 0.4, samples: 40 } }), round({ round: 3 })];
+    const [accuracy, balanced] = globalSeries(rounds);
+    expect(accuracy?.points).toEqual([{ x: 1, y: 0.5 }, { x: 2, y: 0.7 }]);
+    expect(balanced?.points).toEqual([{ x: 1, y: 0.4 }, { x: 2, y: 0.6 }]);
+    const subs = [submission('b', 'Hospital B', 2, 0.9, 0.8), submission('a', 'Hospital A', 1, 0.6, 0.5), submission('a', 'Hospital A', 2, 0.7, 0.65)];
+    const local = siteSeries(subs, 'local', 'accuracy');
+    expect(local.map((s) => s.name)).toEqual(['Hospital A', 'Hospital B']);
+    expect(local[0]?.points).toEqual([{ x: 1, y: 0.6 }, { x: 2, y: 0.7 }]);
+    expect(siteSeries(subs, 'global', 'balancedAccuracy')[1]?.points).toEqual([{ x: 2, y: 0.4 }]);
+  });
+
+  it('compares traffic with sending the full CLIP', () => {
+    const [t] = roundTraffic([round({ round: 1, submissions: 3, bytesReceived: 6_000_000, bytesSent: 6_000_000 })]);
+    expect(t).toEqual({ round: 1, uploaded: 6_000_000, downloaded: 6_000_000, sites: 3, fullClip: 6 * FULL_CLIP_BYTES });
+    expect(reductionFactor(12_000_000, 6 * FULL_CLIP_BYTES)).toBe('300×');
+    expect(reductionFactor(0, 1)).toBe('–');
+    expect(reductionFactor(10, 55)).toBe('5.5×');
+  });
+});

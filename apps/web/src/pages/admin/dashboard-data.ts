@@ -1,0 +1,113 @@
+/**
+ * The dashboard's derived data, as pure functions: what each site is doing in words, the per-site and global curves,
+ * and what a round's traffic costs compared with sending the whole CLIP encoder.
+ */
+import type { FederationSummary, RoundSummary, SiteSummary, SubmissionSummary } from '@facmic/protocol';
+import type { ChartSeries } from '../../charts/chart-scale.ts';
+
+/** CLIP ViT-B/16 (image and text towers): about 150 million parameters. */
+export const FULL_CLIP_PARAMETERS = 150_000_000;
+/** Bytes to send the full CLIP encoder once in float32. */
+export const FULL_CLIP_BYTES = FULL_CLIP_PARAMETERS * 4;
+
+export type SiteActivity = 'revoked' | 'offline' | 'online' | 'encoding' | 'training' | 'submitted' | 'late' | 'waiting' | 'finished' | 'error';
+
+export interface SiteActivityView {
+  readonly activity: SiteActivity;
+  readonly label: string;
+  readonly tone: 'ok' | 'warn' | 'danger' | 'info' | undefined;
+}
+
+/**
+ * One word (and a short label) for what a site is doing. `late`: it takes part in the open round, has not submitted,
+ * and the round's deadline has passed.
+ */
+export function siteActivity(site: SiteSummary, federation: FederationSummary | null, currentRound: RoundSummary | null, now: number): SiteActivityView {
+  if (site.revokedAt !== null) return { activity: 'revoked', label: 'invite revoked', tone: 'danger' };
+  const progress = site.progress === null ? '' : ` ${Math.round(site.progress * 100)} %`;
+  const open = federation?.status === 'training' && currentRound?.status === 'training' && currentRound.round === federation.round;
+  const participant = open && currentRound.participants.includes(site.id);
+  const submittedNow = site.phase === 'submitted' && site.phaseRound === currentRound?.round;
+  if (participant && !submittedNow && currentRound.deadline !== null && now > currentRound.deadline) {
+    return { activity: 'late', label: site.online ? 'late' : 'late, offline', tone: 'danger' };
+  }
+  if (!site.online) return { activity: 'offline', label: site.firstSeenAt === null ? 'not joined yet' : 'offline', tone: undefined };
+  switch (site.phase) {
+    case 'encoding':
+      return { activity: 'encoding', label: `encoding${progress}`, tone: 'info' };
+    case 'loading':
+      return { activity: 'encoding', label: 'loading model', tone: 'info' };
+    case 'downloading':
+    case 'evaluating':
+    case 'training':
+    case 'submitting':
+      return { activity: 'training', label: site.phase === 'training' ? `training${progress}` : site.phase, tone: 'info' };
+    case 'submitted':
+      return submittedNow || !open ? { activity: 'submitted', label: `submitted round ${site.phaseRound ?? '?'}`, tone: 'ok' } : { activity: 'waiting', label: 'waiting', tone: undefined };
+    case 'finished':
+      return { activity: 'finished', label: 'finished', tone: 'ok' };
+    case 'error':
+      return { activity: 'error', label: 'problem', tone: 'warn' };
+    case 'ready':
+    case 'waiting':
+    case 'paused':
+      return { activity: 'waiting', label: site.ready ? 'ready, waiting' : 'waiting', tone: undefined };
+    default:
+      return { activity: 'online', label: 'online', tone: 'ok' };
+  }
+}
+
+/** Global test accuracy and balanced accuracy per published round. */
+export function globalSeries(rounds: readonly RoundSummary[]): ChartSeries[] {
+  const published = [...rounds].filter((r) => r.globalMetrics !== null).sort((a, b) => a.round - b.round);
+  return [
+    { name: 'Accuracy', points: published.map((r) => ({ x: r.round, y: r.globalMetrics?.accuracy ?? Number.NaN })) },
+    { name: 'Balanced accuracy', points: published.map((r) => ({ x: r.round, y: r.globalMetrics?.balancedAccuracy ?? Number.NaN })), dashed: true },
+  ];
+}
+
+/**
+ * One series per site: the chosen metric of the model each site trained (`local`) or of the global model it received
+ * (`global`), on the site's own test split, per round.
+ */
+export function siteSeries(submissions: readonly SubmissionSummary[], model: 'local' | 'global', metric: 'accuracy' | 'balancedAccuracy'): ChartSeries[] {
+  const bySite = new Map<string, { name: string; points: { x: number; y: number }[] }>();
+  for (const s of [...submissions].sort((a, b) => a.round - b.round)) {
+    const metrics = model === 'local' ? s.metrics.localModel : s.metrics.globalModel;
+    if (!metrics) continue;
+    const entry = bySite.get(s.siteId) ?? { name: s.siteName, points: [] };
+    entry.points.push({ x: s.round, y: metrics[metric] });
+    bySite.set(s.siteId, entry);
+  }
+  return [...bySite.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface RoundTraffic {
+  readonly round: number;
+  /** Weights uploaded by the sites. */
+  readonly uploaded: number;
+  /** Global models and features downloaded by the sites. */
+  readonly downloaded: number;
+  readonly sites: number;
+  /** What the same sites would move if each sent and received the full CLIP encoder. */
+  readonly fullClip: number;
+}
+
+export function roundTraffic(rounds: readonly RoundSummary[]): RoundTraffic[] {
+  return [...rounds]
+    .sort((a, b) => a.round - b.round)
+    .map((r) => ({
+      round: r.round,
+      uploaded: r.bytesReceived,
+      downloaded: r.bytesSent,
+      sites: r.submissions,
+      fullClip: 2 * FULL_CLIP_BYTES * Math.max(1, r.submissions),
+    }));
+}
+
+/** `12 345×` smaller, rounded to what a person reads. */
+export function reductionFactor(actual: number, full: number): string {
+  if (actual <= 0) return '–';
+  const factor = full / actual;
+  return factor >= 100 ? `${Math.round(factor).toLocaleString('en-US')}×` : `${factor.toFixed(1)}×`;
+}
