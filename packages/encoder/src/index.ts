@@ -50,3 +50,5 @@ export type { PngImage } from './image/png.ts';
 export { encodePng } from './image/png.ts';
 export type { ImageHeader } from './image/header.ts';
 export { readImageHeader } from './image/header.ts';
+export type { FeatureFileHeader, FeatureFileItem } from './feature-file.ts';
+export { decodeFeatureFile, encodeFeatureFile, FEATURE_FILE_MAGIC, FEATURE_FILE_VERSION } from './feature-file.ts';

@@ -92,11 +92,20 @@ async function downloadFile(
   await mkdir(dirname(target), { recursive: true });
   const partial = (await sizeOf(part)) ?? 0;
   const headers: Record<string, string> = partial > 0 ? { Range: `bytes=${partial}-` } : {};
-  let response = await fetchImpl(url, { headers, signal, redirect: 'follow' });
+  const get = async (init: RequestInit): Promise<Response> => {
+    try {
+      return await fetchImpl(url, init);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      throw new Error(`GET ${url}: ${error instanceof Error ? error.message : String(error)}${cause}`, { cause: error });
+    }
+  };
+  let response = await get({ headers, signal, redirect: 'follow' });
   if (response.status === 416) {
     await response.body?.cancel();
     await rm(part, { force: true });
-    response = await fetchImpl(url, { signal, redirect: 'follow' });
+    response = await get({ signal, redirect: 'follow' });
   }
   if (response.status === 404) {
     await response.body?.cancel();

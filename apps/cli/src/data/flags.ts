@@ -1,0 +1,72 @@
+/**
+ * The `simulate` flags of the image data source, parsed here so the simulate command only spreads them in.
+ */
+import { createCliEncoder } from './cli-encoder.ts';
+import { DEFAULT_PROMPT, loadImageData, type ImageData } from './image-data.ts';
+import { parsePartition } from './partition.ts';
+import { createProgressBar } from './progress.ts';
+
+export const IMAGE_DATA_FLAGS = {
+  data: { type: 'string' },
+  partition: { type: 'string' },
+  model: { type: 'string' },
+  host: { type: 'string' },
+  prompt: { type: 'string' },
+  'feature-cache': { type: 'string' },
+  'no-feature-cache': { type: 'boolean' },
+} as const;
+
+export const IMAGE_DATA_USAGE = `  --data DIR             real images: DIR/client_0..client_k (one class-folder tree per site), or one
+                         class-folder tree split into --sites sites by --partition
+  --partition P          iid | dirichlet:<alpha> (default dirichlet:0.5)
+  --model M              CLIP: hub id, mirror URL, folder, or facmic-tiny-clip (default: models/Xenova/clip-vit-base-patch16
+                         when fetched, else the hub; the generated fixture when the hub is unreachable)
+  --host URL             hub address for a hub id (default https://huggingface.co/)
+  --prompt T             class prompt, {class} = class folder name (default "${DEFAULT_PROMPT}")
+  --feature-cache DIR    feature cache folder (default .cache/facmic/features); --no-feature-cache to disable`;
+
+export interface ImageDataFlagValues {
+  readonly data?: string | undefined;
+  readonly partition?: string | undefined;
+  readonly model?: string | undefined;
+  readonly host?: string | undefined;
+  readonly prompt?: string | undefined;
+  readonly 'feature-cache'?: string | undefined;
+  readonly 'no-feature-cache'?: boolean | undefined;
+}
+
+/** Loads `--data` as simulation data (encoding with progress on stderr); the encoder is released afterwards. */
+export async function imageDataFromFlags(values: ImageDataFlagValues & { data: string }, context: { sites: number; seed: number }): Promise<ImageData> {
+  const log = (line: string) => {
+    process.stderr.write(`${line}\n`);
+  };
+  const partition = parsePartition(values.partition ?? 'dirichlet:0.5');
+  const encoder = await createCliEncoder({
+    model: values.model,
+    host: values.host,
+    featureCache: values['no-feature-cache'] === true ? false : values['feature-cache'],
+    log,
+  });
+  log(`encoder ${encoder.info.modelId} (${encoder.info.modelHash.slice(0, 12)}) on ${encoder.info.device}: ${encoder.info.deviceReason}`);
+  const bar = createProgressBar(process.stderr, 'encoding');
+  try {
+    const data = await loadImageData({
+      dir: values.data,
+      encoder,
+      sites: context.sites,
+      partition,
+      seed: context.seed,
+      ...(values.prompt !== undefined ? { promptTemplate: values.prompt } : {}),
+      onProgress: (p) => {
+        bar.update(p);
+      },
+      log,
+    });
+    bar.finish();
+    log(`features: ${data.encoded} encoded, ${data.cached} from the cache, ${data.errors.length} failed`);
+    for (const error of data.errors) log(`  failed: ${error.path}: ${error.message}`);
+    return data;
+  } finally {
+    await encoder.dispose();
+  }
+}
