@@ -4,18 +4,12 @@
  * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). tfjs's own Adam has no weight decay.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { AdamOptions } from './adam-options.ts';
+import { PAPER_ADAM } from './adam-options.ts';
 import { TrainingError } from './errors.ts';
 
-export interface AdamOptions {
-  readonly learningRate: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  readonly weightDecay: number;
-}
-
-/** The paper's optimiser settings. */
-export const PAPER_ADAM: Readonly<AdamOptions> = Object.freeze({ learningRate: 5e-5, beta1: 0.9, beta2: 0.98, epsilon: 1e-6, weightDecay: 0.02 });
+export type { AdamOptions } from './adam-options.ts';
+export { PAPER_ADAM } from './adam-options.ts';
 
 function checkOptions(options: AdamOptions): void {
   const { learningRate, beta1, beta2, epsilon, weightDecay } = options;

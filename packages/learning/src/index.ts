@@ -21,8 +21,7 @@ export {
   normalizeRows,
   normalizeRowsBackward,
 } from './losses.ts';
-export type { AdamOptions } from './adam.ts';
-export { AdamL2, PAPER_ADAM } from './adam.ts';
+export { AdamL2 } from './adam.ts';
 export type { LocalStepBatch, LocalStepDiagnostics, LocalStepOptions, LocalStepResult, StepLosses } from './local-step.ts';
 export { localStep } from './local-step.ts';
 export type { LocalTrainingOptions, LocalTrainingResult, TrainingProgress } from './trainer.ts';

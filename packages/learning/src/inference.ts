@@ -45,7 +45,7 @@ export async function predict(module: FeatureAttention | null, inputs: FeatureMa
       const [cosine, probs] = tf.tidy((): [tf.Tensor2D, tf.Tensor2D] => {
         const x = tf.tensor2d(inputs.features.subarray(start * dim, (start + rows) * dim), [rows, dim]);
         const attended = module === null ? x : tf.mul(module.forward(x, 'eval'), x);
-        const cos = tf.matMul<tf.Tensor2D>(normalizeRows(attended as tf.Tensor2D), text, false, true);
+        const cos = tf.matMul<tf.Tensor2D>(normalizeRows(attended as tf.Tensor2D), tf.transpose(text));
         return [cos, tf.softmax(tf.mul<tf.Tensor2D>(cos, logitScale))];
       });
       try {

@@ -46,7 +46,7 @@ export function contrastiveLoss(imageFeatures: tf.Tensor2D, textFeatures: tf.Ten
  */
 export function contrastiveLossWithGradient(imageFeatures: tf.Tensor2D, textFeatures: tf.Tensor2D, logitScale = LOGIT_SCALE): { loss: tf.Scalar; gradImage: tf.Tensor2D } {
   return tf.tidy(() => {
-    const logits = tf.mul<tf.Tensor2D>(tf.matMul(imageFeatures, textFeatures, false, true), logitScale);
+    const logits = tf.mul<tf.Tensor2D>(tf.matMul(imageFeatures, tf.transpose(textFeatures)), logitScale);
     const rows = logits.shape[0];
     const identity = tf.eye(rows);
     const rowLogProbs = tf.logSoftmax(logits);
@@ -63,7 +63,7 @@ export function contrastiveLossWithGradient(imageFeatures: tf.Tensor2D, textFeat
 
 /** softmax(scale * cos(features, text)) for already normalised features [N, D] and text [C, D]. */
 export function cosineProbabilities(normalisedFeatures: tf.Tensor2D, normalisedText: tf.Tensor2D, logitScale = LOGIT_SCALE): tf.Tensor2D {
-  return tf.tidy(() => tf.softmax(tf.mul(tf.matMul(normalisedFeatures, normalisedText, false, true), logitScale)));
+  return tf.tidy(() => tf.softmax(tf.mul(tf.matMul(normalisedFeatures, tf.transpose(normalisedText)), logitScale)));
 }
 
 export interface KernelOptions {

@@ -12,5 +12,7 @@ export { accuracy, balancedAccuracy, classificationMetrics, confusionMatrix } fr
 export type { MethodName, MethodSpec } from './methods.ts';
 export { METHODS, METHOD_NAMES, getMethod, isMethodName } from './methods.ts';
 export { SeededRandom } from './prng.ts';
+export type { AdamOptions } from './adam-options.ts';
+export { PAPER_ADAM } from './adam-options.ts';
 export type { FeatureMatrix, FeatureSet, TextFeatures } from './features.ts';
 export { rowCount } from './features.ts';

@@ -1,0 +1,83 @@
+/**
+ * npm run bench:step -- [--backend wasm|cpu|all] [--dim 512] [--batch 32] [--classes 4] [--steps 20] [--warmup 3]
+ *   [--method facmic|fedclip]
+ *
+ * Wall time of one local training step (FACMIC: contrastive + LMMD against a reference batch, explicit backward,
+ * Adam) on random features, median over `--steps` steps after `--warmup` steps. Default: wasm and cpu.
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { AdamL2, FeatureAttention, SeededRandom, localStep } from '@facmic/learning';
+import type { NodeBackendName } from './backend.ts';
+import { initNodeBackend, isNodeBackendName } from './backend.ts';
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} must be a positive integer`);
+  return parsed;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+async function benchmark(backend: NodeBackendName, options: { dim: number; batch: number; classes: number; steps: number; warmup: number; lmmd: boolean; kind: 'facmic' | 'fedclip' }): Promise<{ backend: string; median: number; min: number; max: number }> {
+  const active = await initNodeBackend(backend);
+  const { dim, batch, classes } = options;
+  const random = new SeededRandom(1);
+  const module = FeatureAttention.create(options.kind, dim, 1);
+  const optimizer = new AdamL2();
+  const text = tf.tensor2d(Float32Array.from({ length: classes * dim }, () => random.normal()), [classes, dim]);
+  const times: number[] = [];
+  for (let step = 0; step < options.warmup + options.steps; step++) {
+    const source = tf.tensor2d(Float32Array.from({ length: batch * dim }, () => random.normal()), [batch, dim]);
+    const reference = tf.tensor2d(Float32Array.from({ length: batch * dim }, () => random.normal()), [batch, dim]);
+    const labels = Int32Array.from({ length: batch }, () => random.nextInt(classes));
+    const started = performance.now();
+    await localStep(module, optimizer, text, { source, labels, reference }, { lmmd: options.lmmd });
+    const elapsed = performance.now() - started;
+    if (step >= options.warmup) times.push(elapsed);
+    source.dispose();
+    reference.dispose();
+  }
+  text.dispose();
+  optimizer.dispose();
+  module.dispose();
+  return { backend: active, median: median(times), min: Math.min(...times), max: Math.max(...times) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string', default: 'all' },
+      dim: { type: 'string' },
+      batch: { type: 'string' },
+      classes: { type: 'string' },
+      steps: { type: 'string' },
+      warmup: { type: 'string' },
+      method: { type: 'string', default: 'facmic' },
+    },
+  });
+  const backends: NodeBackendName[] = values.backend === 'all' ? ['wasm', 'cpu'] : isNodeBackendName(values.backend) ? [values.backend] : [];
+  if (backends.length === 0) throw new Error('--backend must be wasm, cpu or all');
+  if (values.method !== 'facmic' && values.method !== 'fedclip') throw new Error('--method must be facmic or fedclip');
+  const options = {
+    dim: positive(values.dim, 512, 'dim'),
+    batch: positive(values.batch, 32, 'batch'),
+    classes: positive(values.classes, 4, 'classes'),
+    steps: positive(values.steps, 20, 'steps'),
+    warmup: positive(values.warmup, 3, 'warmup'),
+    lmmd: values.method === 'facmic',
+    kind: values.method,
+  } as const;
+  console.log(`one local step: ${options.kind}${options.lmmd ? ' + LMMD' : ''}, D=${options.dim}, batch ${options.batch} (+ reference batch ${options.batch}), C=${options.classes}; median of ${options.steps} after ${options.warmup} warm-up`);
+  for (const backend of backends) {
+    const result = await benchmark(backend, options);
+    console.log(`${result.backend.padEnd(5)} median ${result.median.toFixed(1)} ms  (min ${result.min.toFixed(1)}, max ${result.max.toFixed(1)})`);
+  }
+}
+
+await main();

@@ -1,0 +1,154 @@
+/**
+ * The paper's protocol with N sites in one process: one held-out global site (its unlabelled train split is the LMMD
+ * reference set, its labelled test split the global evaluation), the other sites train locally each round and, for
+ * federated methods, their modules are averaged with sample-weighted FedAvg.
+ *
+ * Per method:
+ * - facmic / fedclip: every site starts each round from the global module; after aggregation the global module is
+ *   scored on every site's test split and on the global test split. Each site keeps its own Adam state across rounds
+ *   (as the paper's code keeps one optimiser per client).
+ * - local: every site trains its own module, never aggregated; a site is scored with its own module; the global site
+ *   is scored as the MEAN over sites of each site's own module on the global test split.
+ * - zeroshot: no module, no training; raw features against the class prompts, the same every round.
+ * Round 0 is the state before any training.
+ */
+import type { Evaluation, ModuleState } from '@facmic/learning';
+import { AdamL2, FeatureAttention, FedAvg, METHODS, evaluate, initialModuleState, trainLocal } from '@facmic/learning';
+import { DEFAULT_SPLIT, splitSite } from './split.ts';
+import type { EvaluationSummary, RoundResult, SimulationData, SimulationHooks, SimulationOptions, SimulationResult, SiteRoundResult, SiteSplit } from './types.ts';
+
+export class SimulationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulationError';
+  }
+}
+
+function summary(evaluation: Evaluation): EvaluationSummary {
+  return { accuracy: evaluation.accuracy, balancedAccuracy: evaluation.balancedAccuracy, count: evaluation.count };
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function checkOptions(data: SimulationData, options: SimulationOptions): void {
+  if (data.sites.length < 2) throw new SimulationError('the simulation needs at least 2 sites (one is held out as the global site)');
+  if (!Number.isInteger(options.globalSite) || options.globalSite < 0 || options.globalSite >= data.sites.length) {
+    throw new SimulationError(`global site must be one of 1..${data.sites.length}`);
+  }
+  if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new SimulationError('rounds must be a positive integer');
+  if (!Number.isInteger(options.localEpochs) || options.localEpochs < 1) throw new SimulationError('local epochs must be a positive integer');
+  if (options.localSteps !== undefined && !(Number.isInteger(options.localSteps) && options.localSteps >= 1)) throw new SimulationError('local steps must be a positive integer');
+  if (!(options.learningRate > 0)) throw new SimulationError('learning rate must be positive');
+  if (data.textFeatures.dim !== data.dim || data.textFeatures.features.length !== data.classNames.length * data.dim) {
+    throw new SimulationError('text features must be [classes, dim]');
+  }
+}
+
+export async function runSimulation(data: SimulationData, options: SimulationOptions, hooks: SimulationHooks = {}): Promise<SimulationResult> {
+  checkOptions(data, options);
+  const started = performance.now();
+  const method = METHODS[options.method];
+  const splits: SiteSplit[] = data.sites.map((site, k) => site.split ?? splitSite(site.data, options.seed * 1009 + k, options.splitFractions ?? DEFAULT_SPLIT));
+  const globalSplit = splits[options.globalSite] as SiteSplit;
+  const reference = { dim: data.dim, features: globalSplit.train.features };
+  const globalTest = globalSplit.test;
+  const training = data.sites.map((site, k) => ({ name: site.name, index: k, split: splits[k] as SiteSplit })).filter((site) => site.index !== options.globalSite);
+  for (const site of training) {
+    if (site.split.test.labels.length === 0) throw new SimulationError(`${site.name} has no test samples`);
+  }
+  if (globalTest.labels.length === 0) throw new SimulationError('the global site has no test samples');
+  const text = data.textFeatures;
+  const rounds: RoundResult[] = [];
+  const report = (result: RoundResult): void => {
+    rounds.push(result);
+    hooks.onRound?.(result);
+  };
+  const common = {
+    method: options.method,
+    description: data.description,
+    globalSite: data.sites[options.globalSite]?.name ?? '',
+    trainingSites: training.map((site) => ({ name: site.name, train: site.split.train.labels.length, val: site.split.val.labels.length, test: site.split.test.labels.length })),
+    referenceSize: globalSplit.train.labels.length,
+    globalTestSize: globalTest.labels.length,
+  };
+
+  if (method.module === null) {
+    const sites: SiteRoundResult[] = [];
+    for (const site of training) sites.push({ site: site.name, ...summary(await evaluate(null, site.split.test, text)), meanLoss: null, steps: 0 });
+    const global = summary(await evaluate(null, globalTest, text));
+    for (let round = 0; round <= options.rounds; round++) {
+      hooks.signal?.throwIfAborted();
+      report({ round, sites, global, durationMs: 0 });
+    }
+    return { ...common, globalEvaluation: 'raw features against the class prompts', rounds, wallTimeMs: performance.now() - started };
+  }
+
+  const kind = method.module;
+  const initial = initialModuleState(kind, data.dim, options.seed);
+  const modules = training.map(() => FeatureAttention.fromState(kind, data.dim, initial));
+  const optimizers = training.map(() => new AdamL2({ learningRate: options.learningRate }));
+  const strategy = new FedAvg();
+  let globalState: ModuleState = initial;
+  const globalModule = FeatureAttention.fromState(kind, data.dim, initial);
+  try {
+    const evaluateRound = async (round: number, losses: (number | null)[], steps: number[], durationMs: number): Promise<RoundResult> => {
+      const sites: SiteRoundResult[] = [];
+      let global: EvaluationSummary;
+      if (method.federated) {
+        globalModule.loadState(globalState);
+        for (const [i, site] of training.entries()) sites.push({ site: site.name, ...summary(await evaluate(globalModule, site.split.test, text)), meanLoss: losses[i] ?? null, steps: steps[i] ?? 0 });
+        global = summary(await evaluate(globalModule, globalTest, text));
+      } else {
+        const perSiteGlobal: EvaluationSummary[] = [];
+        for (const [i, site] of training.entries()) {
+          const module = modules[i] as FeatureAttention;
+          sites.push({ site: site.name, ...summary(await evaluate(module, site.split.test, text)), meanLoss: losses[i] ?? null, steps: steps[i] ?? 0 });
+          perSiteGlobal.push(summary(await evaluate(module, globalTest, text)));
+        }
+        global = {
+          accuracy: mean(perSiteGlobal.map((s) => s.accuracy)),
+          balancedAccuracy: mean(perSiteGlobal.map((s) => s.balancedAccuracy)),
+          count: globalTest.labels.length,
+        };
+      }
+      return { round, sites, global, durationMs };
+    };
+
+    report(await evaluateRound(0, training.map(() => null), training.map(() => 0), 0));
+    for (let round = 1; round <= options.rounds; round++) {
+      hooks.signal?.throwIfAborted();
+      const roundStart = performance.now();
+      const updates: { state: ModuleState; numSamples: number }[] = [];
+      const losses: (number | null)[] = [];
+      const steps: number[] = [];
+      for (const [i, site] of training.entries()) {
+        const module = modules[i] as FeatureAttention;
+        if (method.federated) module.loadState(globalState);
+        const result = await trainLocal(module, site.split.train, {
+          textFeatures: text,
+          lmmd: method.lmmd,
+          reference: method.lmmd ? reference : null,
+          seed: options.seed * 100_003 + round * 1009 + site.index,
+          batchSize: options.batchSize,
+          epochs: options.localEpochs,
+          ...(options.localSteps === undefined ? {} : { maxSteps: options.localSteps }),
+          optimizer: optimizers[i],
+          ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+        });
+        losses.push(result.losses.length > 0 ? mean(result.losses.map((l) => l.total)) : null);
+        steps.push(result.steps);
+        if (method.federated) updates.push({ state: await module.exportState(), numSamples: result.numSamples });
+      }
+      if (method.federated) globalState = strategy.aggregateTrain(updates);
+      report(await evaluateRound(round, losses, steps, performance.now() - roundStart));
+    }
+  } finally {
+    for (const module of modules) module.dispose();
+    for (const optimizer of optimizers) optimizer.dispose();
+    globalModule.dispose();
+  }
+  const globalEvaluation = method.federated ? 'the aggregated global module' : "mean over training sites of each site's own module";
+  return { ...common, globalEvaluation, rounds, wallTimeMs: performance.now() - started };
+}

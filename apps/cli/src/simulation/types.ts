@@ -1,0 +1,86 @@
+/**
+ * The simulation's data contract. A data source (the synthetic generator here; encoded real images elsewhere) produces
+ * a `SimulationData`; `runSimulation` does the rest.
+ */
+import type { FeatureSet, MethodName, TextFeatures } from '@facmic/learning';
+
+/** A site's data split for the protocol. */
+export interface SiteSplit {
+  readonly train: FeatureSet;
+  readonly val: FeatureSet;
+  readonly test: FeatureSet;
+}
+
+export interface SiteFeatures {
+  readonly name: string;
+  /** All of the site's labelled features; split 80/10/10 (seeded) unless `split` is given. */
+  readonly data: FeatureSet;
+  /** A split decided by the data source (for example an official test set); used as is. */
+  readonly split?: SiteSplit;
+}
+
+export interface SimulationData {
+  /** What the data is, for reports (e.g. "synthetic, seed 1"). */
+  readonly description: string;
+  readonly dim: number;
+  readonly classNames: readonly string[];
+  /** Class-prompt features [classes, dim], raw. */
+  readonly textFeatures: TextFeatures;
+  readonly sites: readonly SiteFeatures[];
+}
+
+export interface SimulationOptions {
+  readonly method: MethodName;
+  readonly rounds: number;
+  /** Index (0-based) of the held-out global site: its unlabelled train split is the LMMD reference set, its test split the global evaluation. */
+  readonly globalSite: number;
+  readonly seed: number;
+  readonly localEpochs: number;
+  /** Optional cap on local steps per round. */
+  readonly localSteps?: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** Train / validation / test fractions of each site (default 0.8 / 0.1 / 0.1). */
+  readonly splitFractions?: readonly [number, number, number];
+}
+
+export interface EvaluationSummary {
+  readonly accuracy: number;
+  readonly balancedAccuracy: number;
+  readonly count: number;
+}
+
+export interface SiteRoundResult extends EvaluationSummary {
+  readonly site: string;
+  /** Mean total loss of this round's local steps (null without training). */
+  readonly meanLoss: number | null;
+  readonly steps: number;
+}
+
+export interface RoundResult {
+  /** 0 = before any training. */
+  readonly round: number;
+  /** Each training site's local test split. */
+  readonly sites: SiteRoundResult[];
+  /** The global site's test split. */
+  readonly global: EvaluationSummary;
+  readonly durationMs: number;
+}
+
+export interface SimulationResult {
+  readonly method: MethodName;
+  readonly description: string;
+  readonly globalSite: string;
+  readonly trainingSites: { name: string; train: number; val: number; test: number }[];
+  readonly referenceSize: number;
+  readonly globalTestSize: number;
+  /** How the global site is scored for this method. */
+  readonly globalEvaluation: string;
+  readonly rounds: RoundResult[];
+  readonly wallTimeMs: number;
+}
+
+export interface SimulationHooks {
+  readonly onRound?: (result: RoundResult) => void;
+  readonly signal?: AbortSignal;
+}
