@@ -1,0 +1,68 @@
+/**
+ * Browser harness for e2e/encoder.spec.ts: exposes the encoder package to the test page as `window.facmicHarness`.
+ * Built with Vite's JS API by the test; served with the model folder and ONNX Runtime's files from 127.0.0.1.
+ */
+import { chooseEncoderDevice, createEncoder, createMemoryFeatureCache, detectCapabilities, type EncoderDeviceRequest, type EncoderInfo } from '@facmic/encoder';
+
+export interface HarnessRun {
+  readonly info: EncoderInfo;
+  readonly dim: number;
+  readonly features: number[];
+  readonly indices: number[];
+  readonly errors: { index: number; name: string; message: string }[];
+  readonly textFeatures: number[];
+  readonly cachedOnSecondPass: number;
+  readonly timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
+}
+
+export interface HarnessApi {
+  capabilities(): Promise<{ caps: unknown; auto: string; reason: string }>;
+  run(options: { device: EncoderDeviceRequest; model: string; images: string[]; prompts: string[] }): Promise<HarnessRun>;
+}
+
+const api: HarnessApi = {
+  async capabilities() {
+    const caps = await detectCapabilities();
+    const auto = chooseEncoderDevice(caps);
+    return { caps, auto: auto.choice, reason: auto.reason };
+  },
+  async run({ device, model, images, prompts }) {
+    const cache = createMemoryFeatureCache();
+    const encoder = await createEncoder({ model, device, cache, wasmPaths: '/ort/' });
+    try {
+      // Images are fetched as Files, as a folder picker would give them.
+      const files = await Promise.all(
+        images.map(async (url) => {
+          const response = await fetch(url);
+          const name = url.slice(url.lastIndexOf('/') + 1);
+          return { name, source: new File([await response.blob()], name) };
+        }),
+      );
+      const result = await encoder.encodeImages(files);
+      const again = await encoder.encodeImages(files);
+      const text = await encoder.encodeTexts(prompts);
+      return {
+        info: encoder.info,
+        dim: result.dim,
+        features: Array.from(result.features),
+        indices: [...result.indices],
+        errors: result.errors.map((e) => ({ ...e })),
+        textFeatures: Array.from(text.features),
+        cachedOnSecondPass: again.cached,
+        timings: result.timings,
+      };
+    } finally {
+      await encoder.dispose();
+    }
+  },
+};
+
+declare global {
+  interface Window {
+    facmicHarness: HarnessApi;
+  }
+}
+
+window.facmicHarness = api;
+const status = document.getElementById('status');
+if (status) status.textContent = 'ready';
