@@ -12,10 +12,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { METHOD_NAMES, PAPER_ADAM, isMethodName } from '@facmic/learning/plain';
 import { initNodeBackend, isNodeBackendName } from './backend.ts';
+import { IMAGE_DATA_FLAGS, IMAGE_DATA_USAGE, imageDataFromFlags, siteCountForData } from './data/flags.ts';
 import { SimulationError, finalSummary, generateSyntheticData, roundHeader, roundLine, runSimulation } from './simulation/index.ts';
 import type { SimulationData } from './simulation/index.ts';
 
-const USAGE = `usage: npm run simulate -- --synthetic [options]
+const USAGE = `usage: npm run simulate -- --synthetic | --data DIR [options]
   --sites N              number of sites, one of them held out as the global site (default 4)
   --rounds R             federated rounds (default 20)
   --method M             ${METHOD_NAMES.join(' | ')} (default facmic)
@@ -29,7 +30,8 @@ const USAGE = `usage: npm run simulate -- --synthetic [options]
   --batch-size B         local batch size (default 32)
   --lr LR                Adam learning rate (default ${PAPER_ADAM.learningRate})
   --backend NAME         tfjs backend: wasm | cpu (default wasm)
-  --json FILE            also write the full results as JSON`;
+  --json FILE            also write the full results as JSON
+${IMAGE_DATA_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -44,6 +46,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       synthetic: { type: 'boolean' },
+      ...IMAGE_DATA_FLAGS,
       sites: { type: 'string' },
       rounds: { type: 'string' },
       method: { type: 'string' },
@@ -66,8 +69,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.synthetic !== true) throw new UsageError('choose a data source: --synthetic');
-  const sites = integer(values.sites, 'sites', 4, 2);
+  if ((values.synthetic === true) === (values.data !== undefined)) throw new UsageError('choose one data source: --synthetic or --data DIR');
+  const sites = values.data !== undefined ? await siteCountForData(values.data, values.sites) : integer(values.sites, 'sites', 4, 2);
   const method = values.method ?? 'facmic';
   if (!isMethodName(method)) throw new UsageError(`--method must be one of ${METHOD_NAMES.join(', ')}`);
   const backendName = values.backend ?? 'wasm';
@@ -88,7 +91,7 @@ async function main(): Promise<number> {
     learningRate,
     ...(localSteps === undefined ? {} : { localSteps }),
   };
-  const data: SimulationData = generateSyntheticData({
+  const data: SimulationData = values.data !== undefined ? await imageDataFromFlags({ ...values, data: values.data }, { sites, seed }) : generateSyntheticData({
     sites,
     classes: integer(values.classes, 'classes', 4, 2),
     dim: integer(values.dim, 'dim', 512, 4),

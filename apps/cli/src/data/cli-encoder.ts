@@ -68,7 +68,7 @@ export async function createCliEncoder(options: CliEncoderOptions): Promise<Enco
     options.log(`no --model: fetching ${DEFAULT_MODEL_ID} from the hub (or run npm run models:fetch -- ${DEFAULT_MODEL_ID})`);
     return await createEncoder({ model: parseModelSource(DEFAULT_MODEL_ID, options.host !== undefined ? { host: options.host } : {}), ...common });
   } catch (error) {
-    const reason = error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     options.log(`WARNING: cannot get ${DEFAULT_MODEL_ID}: ${reason}`);
     options.log(`WARNING: using the generated ${TINY_CLIP_ID} fixture instead. Its weights are random: results only test the pipeline.`);
     return createEncoder({ model: await tinyClipSource(), ...common });

@@ -1,9 +1,11 @@
 /**
  * The `simulate` flags of the image data source, parsed here so the simulate command only spreads them in.
  */
+import { SimulationError } from '../simulation/index.ts';
 import { createCliEncoder } from './cli-encoder.ts';
+import { findSiteFolders } from './image-folder.ts';
 import { DEFAULT_PROMPT, loadImageData, type ImageData } from './image-data.ts';
-import { parsePartition } from './partition.ts';
+import { parsePartition, type PartitionSpec } from './partition.ts';
 import { createProgressBar } from './progress.ts';
 
 export const IMAGE_DATA_FLAGS = {
@@ -35,12 +37,38 @@ export interface ImageDataFlagValues {
   readonly 'no-feature-cache'?: boolean | undefined;
 }
 
+/**
+ * Number of sites for `--data DIR`: its `client_*` folders when it has them (then `--sites`, if given, must agree),
+ * else `--sites` (default 4) for the partition.
+ */
+export async function siteCountForData(dir: string, sitesFlag: string | undefined): Promise<number> {
+  const requested = sitesFlag === undefined ? undefined : Number(sitesFlag);
+  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 2)) throw new SimulationError(`--sites must be an integer >= 2, got "${sitesFlag ?? ''}"`);
+  let folders: Awaited<ReturnType<typeof findSiteFolders>>;
+  try {
+    folders = await findSiteFolders(dir);
+  } catch (error) {
+    throw new SimulationError(`--data ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!folders) return requested ?? 4;
+  if (requested !== undefined && requested !== folders.length) {
+    throw new SimulationError(`--data ${dir} has ${folders.length} site folders (client_*), but --sites is ${requested}`);
+  }
+  if (folders.length < 2) throw new SimulationError(`--data ${dir} has ${folders.length} site folder; a federation needs at least 2`);
+  return folders.length;
+}
+
 /** Loads `--data` as simulation data (encoding with progress on stderr); the encoder is released afterwards. */
 export async function imageDataFromFlags(values: ImageDataFlagValues & { data: string }, context: { sites: number; seed: number }): Promise<ImageData> {
   const log = (line: string) => {
     process.stderr.write(`${line}\n`);
   };
-  const partition = parsePartition(values.partition ?? 'dirichlet:0.5');
+  let partition: PartitionSpec;
+  try {
+    partition = parsePartition(values.partition ?? 'dirichlet:0.5');
+  } catch (error) {
+    throw new SimulationError(error instanceof Error ? error.message : String(error));
+  }
   const encoder = await createCliEncoder({
     model: values.model,
     host: values.host,
