@@ -4,10 +4,14 @@
  *
  * Wall time of one local training step (FACMIC: contrastive + LMMD against a reference batch, explicit backward,
  * Adam) on random features, median over `--steps` steps after `--warmup` steps. Default: wasm and cpu.
+ *
+ * npm run bench:step -- --aggregation N [--dim 512]: instead, wall time of one FedAvg of N facmic updates (plain
+ * typed arrays, float64 accumulation, validation included; what the coordinator runs), median of 5.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamL2, FeatureAttention, SeededRandom, localStep } from '@facmic/learning';
+import type { ClientUpdate } from '@facmic/learning';
+import { AdamL2, FeatureAttention, FedAvg, SeededRandom, initialModuleState, localStep } from '@facmic/learning';
 import type { NodeBackendName } from './backend.ts';
 import { initNodeBackend, isNodeBackendName } from './backend.ts';
 
@@ -49,6 +53,24 @@ async function benchmark(backend: NodeBackendName, options: { dim: number; batch
   return { backend: active, median: median(times), min: Math.min(...times), max: Math.max(...times) };
 }
 
+function benchmarkAggregation(updates: number, dim: number): void {
+  const base = initialModuleState('facmic', dim, 1);
+  const random = new SeededRandom(2);
+  const clients: ClientUpdate[] = Array.from({ length: updates }, () => {
+    const state = Object.fromEntries(Object.entries(base).map(([name, tensor]) => [name, { shape: tensor.shape, data: tensor.data.map((v) => (name.endsWith('num_batches_tracked') ? v : v + 0.01 * (random.next() - 0.5))) }]));
+    return { state, numSamples: 1 + random.nextInt(500) };
+  });
+  const strategy = new FedAvg();
+  const times: number[] = [];
+  for (let repeat = 0; repeat < 6; repeat++) {
+    const started = performance.now();
+    strategy.aggregateTrain(clients);
+    if (repeat > 0) times.push(performance.now() - started);
+  }
+  const floats = Object.values(base).reduce((sum, tensor) => sum + tensor.data.length, 0);
+  console.log(`FedAvg of ${updates} facmic updates (D=${dim}, ${floats} floats each): median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}) over 5 runs after 1 warm-up`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -59,8 +81,13 @@ async function main(): Promise<void> {
       steps: { type: 'string' },
       warmup: { type: 'string' },
       method: { type: 'string', default: 'facmic' },
+      aggregation: { type: 'string' },
     },
   });
+  if (values.aggregation !== undefined) {
+    benchmarkAggregation(positive(values.aggregation, 1, 'aggregation'), positive(values.dim, 512, 'dim'));
+    return;
+  }
   const backends: NodeBackendName[] = values.backend === 'all' ? ['wasm', 'cpu'] : isNodeBackendName(values.backend) ? [values.backend] : [];
   if (backends.length === 0) throw new Error('--backend must be wasm, cpu or all');
   if (values.method !== 'facmic' && values.method !== 'fedclip') throw new Error('--method must be facmic or fedclip');

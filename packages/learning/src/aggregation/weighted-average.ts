@@ -11,11 +11,16 @@ function describeShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
+function findNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
+}
+
 /**
- * Checks that every state has the same entry names and shapes as the first, that data lengths match the shapes, and
- * that every value is finite. Throws AggregationError with the offending client index and entry.
+ * Checks that every state has the same entry names and shapes as the first and that data lengths match the shapes.
+ * With `checkValues`, also that every value is finite. Throws AggregationError with the offending client and entry.
  */
-export function validateStatesForAggregation(states: readonly ModuleState[]): void {
+export function validateStatesForAggregation(states: readonly ModuleState[], checkValues = true): void {
   const first = states[0];
   if (first === undefined) throw new AggregationError('no-updates', 'nothing to aggregate: no client updates');
   const names = Object.keys(first).sort();
@@ -43,8 +48,8 @@ export function validateStatesForAggregation(states: readonly ModuleState[]): vo
       if (!(tensor.data instanceof Float32Array) || tensor.data.length !== shapeSize(tensor.shape)) {
         throw new AggregationError('length-mismatch', `update ${clientIndex}: entry "${name}" must hold ${shapeSize(tensor.shape)} float32 values`, { clientIndex, entry: name });
       }
-      for (const value of tensor.data) {
-        if (!Number.isFinite(value)) throw new AggregationError('non-finite', `update ${clientIndex}: entry "${name}" holds a non-finite value`, { clientIndex, entry: name });
+      if ((checkValues || isCounterEntry(name)) && findNonFinite(tensor.data) >= 0) {
+        throw new AggregationError('non-finite', `update ${clientIndex}: entry "${name}" holds a non-finite value`, { clientIndex, entry: name });
       }
     }
   }
@@ -65,7 +70,9 @@ export function weightedAverageStates(states: readonly ModuleState[], weights: r
     if (!Number.isFinite(weight) || weight <= 0) throw new AggregationError('invalid-weight', `update ${clientIndex}: weight must be positive and finite, got ${weight}`, { clientIndex });
     total += weight;
   }
-  validateStatesForAggregation(states);
+  // Values are checked through the sums: with positive finite weights and float64 accumulation of float32 inputs, a sum
+  // is non-finite exactly when some input value is (no overflow is possible), so one pass does both.
+  validateStatesForAggregation(states, false);
   const first = states[0] as ModuleState;
   const normalised = weights.map((weight) => weight / total);
   const result: ModuleState = {};
@@ -74,13 +81,19 @@ export function weightedAverageStates(states: readonly ModuleState[], weights: r
       result[name] = { shape: [...reference.shape], data: reference.data.slice() };
       continue;
     }
-    const sum = new Float64Array(reference.data.length);
-    for (const [clientIndex, state] of states.entries()) {
-      const data = (state[name] as ModuleState[string]).data;
+    const length = reference.data.length;
+    const sum = new Float64Array(length);
+    for (let clientIndex = 0; clientIndex < states.length; clientIndex++) {
+      const data = (states[clientIndex] as ModuleState)[name]?.data as Float32Array;
       const weight = normalised[clientIndex] as number;
-      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + weight * (data[i] as number);
+      for (let i = 0; i < length; i++) sum[i] = (sum[i] as number) + weight * (data[i] as number);
     }
-    result[name] = { shape: [...reference.shape], data: Float32Array.from(sum) };
+    const averaged = Float32Array.from(sum);
+    if (findNonFinite(averaged) >= 0) {
+      const clientIndex = states.findIndex((state) => findNonFinite((state[name] as ModuleState[string]).data) >= 0);
+      throw new AggregationError('non-finite', `update ${clientIndex}: entry "${name}" holds a non-finite value`, { clientIndex, entry: name });
+    }
+    result[name] = { shape: [...reference.shape], data: averaged };
   }
   return result;
 }
