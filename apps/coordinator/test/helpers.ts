@@ -116,7 +116,7 @@ export async function apiParsed<S extends z.ZodType>(schema: S, base: string, pa
 
 export const FAST_TRAINING = { localEpochs: 1, maxStepsPerRound: 3, batchSize: 8 } as const;
 
-export async function createTestFederation(t: TestCoordinator, overrides: Partial<CreateFederationRequest> = {}): Promise<FederationDetail> {
+export async function createTestFederation(t: Pick<TestCoordinator, 'url' | 'adminToken'>, overrides: Partial<CreateFederationRequest> = {}): Promise<FederationDetail> {
   const request: CreateFederationRequest = {
     name: 'Test federation',
     classNames: ['glioma', 'meningioma', 'no tumor', 'pituitary'],
@@ -131,7 +131,7 @@ export async function createTestFederation(t: TestCoordinator, overrides: Partia
   return apiParsed(federationDetailSchema, t.url, '/api/federations', { method: 'POST', body: request, token: t.adminToken }, 201);
 }
 
-export async function createInvite(t: TestCoordinator, federationId: string, name: string): Promise<InviteCreated> {
+export async function createInvite(t: Pick<TestCoordinator, 'url' | 'adminToken'>, federationId: string, name: string): Promise<InviteCreated> {
   return apiParsed(inviteCreatedSchema, t.url, `/api/federations/${federationId}/invites`, { method: 'POST', body: { name }, token: t.adminToken }, 201);
 }
 

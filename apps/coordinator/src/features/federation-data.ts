@@ -49,12 +49,17 @@ export async function listImageFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Images of a folder with one sub-folder per class (matched to `classNames` without regard to case). */
+/** A class or folder name compared without case, and with `_`, `-` and spaces alike (`no_tumor` = `No tumor`). */
+export function normalizeClassName(name: string): string {
+  return name.toLowerCase().replace(/[\s_-]+/g, ' ').trim();
+}
+
+/** Images of a folder with one sub-folder per class (matched to `classNames` by {@link normalizeClassName}). */
 export async function listLabelledImages(dir: string, classNames: readonly string[]): Promise<LabelledImage[]> {
   const folders = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory());
   const out: LabelledImage[] = [];
   for (const [label, className] of classNames.entries()) {
-    const folder = folders.find((f) => f.name.toLowerCase() === className.toLowerCase());
+    const folder = folders.find((f) => normalizeClassName(f.name) === normalizeClassName(className));
     if (!folder) continue;
     for (const path of await listImageFiles(join(dir, folder.name))) out.push({ name: path, source: path, label });
   }
