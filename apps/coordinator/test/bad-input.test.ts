@@ -1,0 +1,287 @@
+/**
+ * Acceptance: bad and hostile input. Every case gets its documented error code, the process stays up, and the store
+ * is byte-for-byte the same as before the case (a snapshot of every table, blobs by checksum).
+ */
+import { initialModuleState, type ModuleState } from '@facmic/learning';
+import {
+  crc32,
+  encodeTensors,
+  PROTOCOL_VERSION,
+  readConnectError,
+  type Ack,
+  type FederationDetail,
+  type InviteCreated,
+} from '@facmic/protocol';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, createInvite, createTestFederation, rawAdminSocket, rawSiteSocket, startTestCoordinator, TEST_DIM, waitFor, type TestCoordinator } from './helpers.ts';
+
+function emitAck(socket: Socket, event: string, ...args: unknown[]): Promise<Ack<Record<string, unknown>>> {
+  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<Ack<Record<string, unknown>>>;
+}
+
+function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => { resolve(); });
+    socket.once('connect_error', reject);
+  });
+}
+
+/** The refusal code of a handshake that must fail. */
+function refusal(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    socket.once('connect', () => {
+      socket.close();
+      resolve('CONNECTED');
+    });
+    socket.once('connect_error', (error) => {
+      socket.close();
+      resolve(readConnectError(error)?.code ?? `network: ${error.message}`);
+    });
+  });
+}
+
+/** Rewrites the CRC-32 trailer after tampering, so that only the tampering is wrong. */
+function withChecksum(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(out.byteLength - 4, crc32(out.subarray(0, out.byteLength - 4)), true);
+  return out;
+}
+
+/** Puts `value` into the first float32 of tensor `name`'s data. */
+function tamper(state: ModuleState, name: string, value: number): Uint8Array {
+  const copy: ModuleState = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, { shape: v.shape, data: v.data.slice() }]));
+  copy[name]!.data[0] = 0.123456;
+  const bytes = encodeTensors(copy);
+  const view = new DataView(bytes.buffer);
+  for (let offset = 0; offset + 4 <= bytes.byteLength - 4; offset += 4) {
+    if (view.getFloat32(offset, true) === Math.fround(0.123456)) {
+      view.setFloat32(offset, value, true);
+      return withChecksum(bytes);
+    }
+  }
+  throw new Error('marker not found');
+}
+
+describe('bad input', () => {
+  let t: TestCoordinator;
+  let federation: FederationDetail;
+  let other: FederationDetail;
+  let site: Socket;
+  let flooder: Socket;
+  let revoked: InviteCreated;
+  let goodState: ModuleState;
+  let baseSubmission: Record<string, unknown>;
+
+  beforeAll(async () => {
+    t = await startTestCoordinator({
+      config: { maxMessageBytes: 1024 * 1024, maxBodyBytes: 256 * 1024, socketMessagesPerSecond: 20, socketBurst: 40, authFailuresPerMinute: 10_000 },
+    });
+    federation = await createTestFederation(t, { quorum: 1, rounds: 5, roundDeadlineSeconds: 3600, globalTest: null });
+    other = await createTestFederation(t, { name: 'Other', quorum: 1, globalTest: null });
+    const invite = await createInvite(t, federation.config.id, 'Hospital A');
+    const second = await createInvite(t, federation.config.id, 'Hospital B');
+    revoked = await createInvite(t, federation.config.id, 'Hospital C');
+    const revocation = await api(t.url, `/api/federations/${federation.config.id}/invites/${revoked.site.id}`, { method: 'DELETE', token: t.adminToken });
+    expect(revocation.status).toBe(200);
+
+    site = rawSiteSocket(t.url, { protocolVersion: PROTOCOL_VERSION, federationId: federation.config.id, siteToken: invite.token });
+    await connected(site);
+    const ready = await emitAck(site, 'site:ready', { encoderHash: federation.config.encoder.hash, trainSamples: 10, testSamples: 0 });
+    expect(ready.ok).toBe(true);
+    await waitFor(() => t.store.getFederation(federation.config.id)?.status === 'training');
+    flooder = rawSiteSocket(t.url, { protocolVersion: PROTOCOL_VERSION, federationId: federation.config.id, siteToken: second.token });
+    await connected(flooder);
+
+    goodState = initialModuleState('facmic', TEST_DIM, 7);
+    baseSubmission = {
+      federationId: federation.config.id,
+      round: 1,
+      sampleCount: 10,
+      weights: encodeTensors(goodState),
+      metrics: { trainLoss: 1, steps: 1, trainSeconds: 0.1, globalModel: null, localModel: null },
+    };
+  });
+
+  afterAll(async () => {
+    site.close();
+    flooder.close();
+    await t.close();
+  });
+
+  const submit = (patch: Record<string, unknown>) => async () => {
+    const ack = await emitAck(site, 'round:submit', { ...baseSubmission, ...patch });
+    return ack.ok ? 'OK' : ack.code;
+  };
+  const siteEvent = (event: string, ...args: unknown[]) => async () => {
+    const ack = await emitAck(site, event, ...args);
+    return ack.ok ? 'OK' : ack.code;
+  };
+  const handshake = (auth: () => unknown) => () => refusal(rawSiteSocket(t.url, auth()));
+  const rest = (path: string | (() => string), init: () => Parameters<typeof api>[2] = () => ({})) => async () => {
+    const { status, body } = await api(t.url, typeof path === 'string' ? path : path(), init());
+    return `${status} ${(body as { code?: string } | null)?.code ?? ''}`;
+  };
+
+  const cases: [string, () => Promise<string>, string][] = [
+    // site messages, malformed
+    ['site:ready with a string payload', siteEvent('site:ready', 'hello'), 'MALFORMED_MESSAGE'],
+    ['site:ready without encoder hash', siteEvent('site:ready', { trainSamples: 1, testSamples: 1 }), 'MALFORMED_MESSAGE'],
+    ['site:ready with another encoder', siteEvent('site:ready', { encoderHash: 'f'.repeat(64), trainSamples: 1, testSamples: 1 }), 'ENCODER_MISMATCH'],
+    ['site:status with an unknown phase', siteEvent('site:status', { phase: 'hacking', progress: null, round: null, message: null }), 'MALFORMED_MESSAGE'],
+    ['model:get of round -1', siteEvent('model:get', { round: -1 }), 'MALFORMED_MESSAGE'],
+    ['model:get of a future round', siteEvent('model:get', { round: 99 }), 'NOT_FOUND'],
+    ['features:get with extra fields', siteEvent('features:get', { all: true }), 'MALFORMED_MESSAGE'],
+    ['two payload arguments', siteEvent('model:get', { round: 0 }, { round: 1 }), 'MALFORMED_MESSAGE'],
+    ['an unknown event', siteEvent('admin:takeover', { please: true }), 'UNKNOWN_EVENT'],
+    // submissions
+    ['weights as text', submit({ weights: 'AAAA' }), 'MALFORMED_MESSAGE'],
+    ['metrics out of range', submit({ metrics: { trainLoss: 1, steps: 1, trainSeconds: 1, globalModel: { accuracy: 2, balancedAccuracy: 1, samples: 1 }, localModel: null } }), 'MALFORMED_MESSAGE'],
+    ['sample count 0', submit({ sampleCount: 0 }), 'BAD_SAMPLE_COUNT'],
+    ['negative sample count', submit({ sampleCount: -5 }), 'BAD_SAMPLE_COUNT'],
+    ['huge sample count', submit({ sampleCount: 1e12 }), 'BAD_SAMPLE_COUNT'],
+    ['fractional sample count', submit({ sampleCount: 2.5 }), 'BAD_SAMPLE_COUNT'],
+    ['wrong shapes (another dimension)', submit({ weights: encodeTensors(initialModuleState('facmic', 8, 1)) }), 'WEIGHTS_SHAPE_MISMATCH'],
+    ['another module (FedCLIP state)', submit({ weights: encodeTensors(initialModuleState('fedclip', TEST_DIM, 1)) }), 'WEIGHTS_SHAPE_MISMATCH'],
+    [
+      'a missing tensor',
+      submit({ weights: encodeTensors(Object.fromEntries(Object.entries(initialModuleState('facmic', TEST_DIM, 1)).filter(([k]) => k !== '3.bias'))) }),
+      'WEIGHTS_SHAPE_MISMATCH',
+    ],
+    ['NaN in the weights', async () => submit({ weights: tamper(goodState, '0.weight', NaN) })(), 'NON_FINITE_WEIGHTS'],
+    ['Infinity in the weights', async () => submit({ weights: tamper(goodState, '3.bias', Infinity) })(), 'NON_FINITE_WEIGHTS'],
+    ['a negative BatchNorm counter', async () => submit({ weights: tamper(goodState, '1.num_batches_tracked', -1) })(), 'BAD_WEIGHTS'],
+    ['a corrupted checksum', async () => {
+      const bytes = encodeTensors(goodState);
+      bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
+      return submit({ weights: bytes })();
+    }, 'BAD_WEIGHTS'],
+    ['random bytes as weights', submit({ weights: Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) & 0xff) }), 'BAD_WEIGHTS'],
+    ['oversized weights (within the frame limit)', submit({ weights: new Uint8Array(300 * 1024) }), 'PAYLOAD_TOO_LARGE'],
+    ['a round that has not started', submit({ round: 2 }), 'WRONG_ROUND'],
+    ['round 0', submit({ round: 0 }), 'MALFORMED_MESSAGE'],
+    ['another federation', async () => submit({ federationId: other.config.id })(), 'FOREIGN_SUBMISSION'],
+    // floods
+    ['a flood of status reports', async () => {
+      const acks = await Promise.all(
+        Array.from({ length: 150 }, () => emitAck(flooder, 'site:status', { phase: 'waiting', progress: null, round: null, message: null })),
+      );
+      return acks.some((a) => !a.ok && a.code === 'RATE_LIMITED') ? 'RATE_LIMITED' : 'NOT LIMITED';
+    }, 'RATE_LIMITED'],
+    // handshakes
+    ['protocol version 0', handshake(() => ({ protocolVersion: 0, federationId: federation.config.id, siteToken: 'x'.repeat(20) })), 'CLIENT_TOO_OLD'],
+    ['a newer protocol version', handshake(() => ({ protocolVersion: PROTOCOL_VERSION + 1, federationId: federation.config.id, siteToken: 'x'.repeat(20) })), 'SERVER_TOO_OLD'],
+    ['no token', handshake(() => ({ protocolVersion: PROTOCOL_VERSION, federationId: federation.config.id })), 'BAD_HANDSHAKE'],
+    ['no auth at all', handshake(() => undefined), 'BAD_HANDSHAKE'],
+    ['an unknown federation', handshake(() => ({ protocolVersion: PROTOCOL_VERSION, federationId: 'nope', siteToken: 'x'.repeat(20) })), 'UNKNOWN_FEDERATION'],
+    ['a wrong token', handshake(() => ({ protocolVersion: PROTOCOL_VERSION, federationId: federation.config.id, siteToken: 'x'.repeat(43) })), 'BAD_TOKEN'],
+    ['a revoked token', handshake(() => ({ protocolVersion: PROTOCOL_VERSION, federationId: federation.config.id, siteToken: revoked.token })), 'TOKEN_REVOKED'],
+    ["another federation's token", handshake(() => ({ protocolVersion: PROTOCOL_VERSION, federationId: other.config.id, siteToken: revoked.token })), 'BAD_TOKEN'],
+    ['a wrong admin token', () => refusal(rawAdminSocket(t.url, 'not-the-admin-token-at-all')), 'UNAUTHORIZED'],
+    // admin socket
+    ['federation:get of an unknown federation', async () => {
+      const socket = rawAdminSocket(t.url, t.adminToken);
+      await connected(socket);
+      const ack = await emitAck(socket, 'federation:get', { federationId: 'nope' });
+      socket.close();
+      return ack.ok ? 'OK' : ack.code;
+    }, 'NOT_FOUND'],
+    ['federation:get without an id', async () => {
+      const socket = rawAdminSocket(t.url, t.adminToken);
+      await connected(socket);
+      const ack = await emitAck(socket, 'federation:get', {});
+      socket.close();
+      return ack.ok ? 'OK' : ack.code;
+    }, 'MALFORMED_MESSAGE'],
+    ['a frame above the transport limit', async () => {
+      const socket = rawAdminSocket(t.url, t.adminToken);
+      await connected(socket);
+      const reason = await new Promise<string>((resolve) => {
+        socket.once('disconnect', (r) => { resolve(r); });
+        socket.emit('federation:list', { padding: new Uint8Array(1536 * 1024) });
+      });
+      socket.close();
+      // Documented: frames above maxHttpBufferSize close the connection.
+      return reason === 'transport close' || reason === 'transport error' ? 'PAYLOAD_TOO_LARGE' : reason;
+    }, 'PAYLOAD_TOO_LARGE'],
+    // REST
+    ['REST without a token', rest('/api/federations'), '401 UNAUTHORIZED'],
+    ['REST with a wrong token', rest('/api/federations', () => ({ token: 'wrong-token-wrong-token' })), '401 UNAUTHORIZED'],
+    ['a federation with one class', rest('/api/federations', () => ({ method: 'POST', token: t.adminToken, body: { name: 'x', classNames: ['a'] } })), '400 BAD_REQUEST'],
+    ['a federation with an unknown field', rest('/api/federations', () => ({ method: 'POST', token: t.adminToken, body: { name: 'x', classNames: ['a', 'b'], owner: 'me' } })), '400 BAD_REQUEST'],
+    ['a federation whose reference folder does not exist', rest('/api/federations', () => ({ method: 'POST', token: t.adminToken, body: { name: 'x', classNames: ['a', 'b'], reference: { kind: 'folder', path: '/no/such/folder' } } })), '400 BAD_REQUEST'],
+    ['invalid JSON', rest('/api/federations', () => ({ method: 'POST', token: t.adminToken, rawBody: '{"name": ' })), '400 BAD_REQUEST'],
+    ['a body above the limit', rest('/api/federations', () => ({ method: 'POST', token: t.adminToken, rawBody: JSON.stringify({ name: 'x'.repeat(300 * 1024) }) })), '413 PAYLOAD_TOO_LARGE'],
+    ['an empty PATCH', rest(() => `/api/federations/${federation.config.id}`, () => ({ method: 'PATCH', token: t.adminToken, body: {} })), '400 BAD_REQUEST'],
+    ['zero rounds', rest(() => `/api/federations/${federation.config.id}`, () => ({ method: 'PATCH', token: t.adminToken, body: { rounds: 0 } })), '400 BAD_REQUEST'],
+    ['an invite without a name', rest(() => `/api/federations/${federation.config.id}/invites`, () => ({ method: 'POST', token: t.adminToken, body: {} })), '400 BAD_REQUEST'],
+    ['a malformed federation id', rest('/api/federations/NOT%20AN%20ID', () => ({ token: 'x' })), '401 UNAUTHORIZED'],
+    ['a malformed federation id (admin)', rest('/api/federations/NOT%20AN%20ID', () => ({ token: t.adminToken })), '400 BAD_REQUEST'],
+    ['an unknown federation (REST)', rest('/api/federations/no-such-federation', () => ({ token: t.adminToken })), '404 NOT_FOUND'],
+    ['resume a federation that is not paused', rest(() => `/api/federations/${federation.config.id}/resume`, () => ({ method: 'POST', token: t.adminToken })), '409 INVALID_TRANSITION'],
+    ['a model round that is not a number', rest(() => `/api/federations/${federation.config.id}/models/abc`, () => ({ token: t.adminToken })), '400 BAD_REQUEST'],
+    ['a model round that does not exist', rest(() => `/api/federations/${federation.config.id}/models/42`, () => ({ token: t.adminToken })), '404 NOT_FOUND'],
+    ['revoke an unknown site', rest(() => `/api/federations/${federation.config.id}/invites/site-nobody`, () => ({ method: 'DELETE', token: t.adminToken })), '404 NOT_FOUND'],
+    ['an unknown API route', rest('/api/everything', () => ({ token: t.adminToken })), '404 NOT_FOUND'],
+    ['an audit query with a bad limit', rest('/api/audit?limit=-3', () => ({ token: t.adminToken })), '400 BAD_REQUEST'],
+  ];
+
+  it('has at least 25 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(cases.map(([name, run, expected]) => [name, expected, run] as const))('%s -> %s', async (_name, expected, run) => {
+    const before = t.store.snapshot();
+    const got = await run();
+    expect(got).toBe(expected);
+    // Let the coordinator finish whatever the input set off, then compare.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(t.store.snapshot()).toEqual(before);
+    const health = await api(t.url, '/healthz');
+    expect(health.status).toBe(200);
+  });
+
+  it('still works after all that: the valid submission is accepted, and again idempotently', async () => {
+    expect(site.connected).toBe(true);
+    const first = await emitAck(site, 'round:submit', baseSubmission);
+    expect(first).toMatchObject({ ok: true, duplicate: false, round: 1 });
+    const again = await emitAck(site, 'round:submit', baseSubmission);
+    expect(again).toMatchObject({ ok: true, duplicate: true, round: 1 });
+    const metrics = await api(t.url, '/metrics');
+    expect(String(metrics.body)).toMatch(/facmic_refusals_total\{code="BAD_SAMPLE_COUNT"\} 4/);
+  });
+});
+
+describe('authentication rate limits', () => {
+  let t: TestCoordinator;
+  beforeAll(async () => {
+    t = await startTestCoordinator({ config: { authFailuresPerMinute: 5 } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('refuses a handshake with RATE_LIMITED after repeated bad tokens, store unchanged', async () => {
+    const federation = await createTestFederation(t, { globalTest: null });
+    const invite = await createInvite(t, federation.config.id, 'Hospital A');
+    const before = t.store.snapshot();
+    const codes: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      codes.push(await refusal(rawSiteSocket(t.url, { protocolVersion: PROTOCOL_VERSION, federationId: federation.config.id, siteToken: `wrong-token-${i}-xxxxxxxxxxxx` })));
+    }
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill('BAD_TOKEN'));
+    expect(codes.slice(5)).toEqual(['RATE_LIMITED', 'RATE_LIMITED']);
+    // Even the right token waits until the window passes.
+    expect(await refusal(rawSiteSocket(t.url, { protocolVersion: PROTOCOL_VERSION, federationId: federation.config.id, siteToken: invite.token }))).toBe('RATE_LIMITED');
+    expect(t.store.snapshot()).toEqual(before);
+  });
+
+  it('answers 429 RATE_LIMITED to REST after repeated bad admin tokens, and keeps serving good ones', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await api(t.url, '/api/federations', { token: `wrong-admin-token-${i}` })).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    const limited = await api(t.url, '/api/federations', { token: 'wrong-admin-token-x' });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
+  });
+});
