@@ -5,17 +5,15 @@
  * The harness page (e2e/harness/encoder) is built here with Vite's JS API and served, with the generated
  * facmic-tiny-clip folder at /models/ and ONNX Runtime's files at /ort/, by a static server this test starts.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import sharp from 'sharp';
-import { build } from 'vite';
 import { createEncoder, encodePng, renderImage } from '../packages/encoder/src/index.ts';
 import { ensureTinyClip, generateImageFolder, ortWasmFiles } from '../packages/encoder/src/node.ts';
 import type { HarnessApi, HarnessRun } from './harness/encoder/main.ts';
+import { buildHarness, serveFolders, type StaticServer } from './harness/encoder/serve.ts';
 
 /**
  * Tolerance between Node (onnxruntime-node, sharp) and Chromium (onnxruntime-web, createImageBitmap): per image, the
@@ -34,57 +32,13 @@ declare global {
   }
 }
 
-let server: Server;
+let server: StaticServer;
 let base: string;
 let imageNames: string[];
 let nodeFeatures: Float32Array;
 let nodeText: Float32Array;
 let nodeErrors: string[];
 let nodeHash: string;
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.txt': 'text/plain',
-  '.onnx': 'application/octet-stream',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.webp': 'image/webp',
-};
-
-/** A static server for three roots; nothing outside them is served. */
-function serve(roots: Record<string, string>): Promise<string> {
-  server = createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const pathname = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-      const prefix = Object.keys(roots)
-        .sort((a, b) => b.length - a.length)
-        .find((p) => pathname.startsWith(p));
-      const root = prefix === undefined ? undefined : roots[prefix];
-      const file = root === undefined || prefix === undefined ? undefined : path.join(root, pathname.slice(prefix.length));
-      if (!file || !root || !file.startsWith(root)) {
-        res.writeHead(404).end();
-        return;
-      }
-      try {
-        const body = await readFile(file);
-        res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-length': String(body.length) });
-        res.end(body);
-      } catch {
-        res.writeHead(404).end();
-      }
-    })();
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    });
-  });
-}
 
 async function writeAwkwardImages(dir: string): Promise<string[]> {
   const pattern = renderImage({ label: 2, classCount: 4, index: 3, site: 'west', seed: 9, size: 260 });
@@ -109,12 +63,7 @@ test.beforeAll(async () => {
   test.setTimeout(300_000);
   const work = await mkdtemp(path.join(tmpdir(), 'facmic-e2e-encoder-'));
   const harnessOut = path.join(work, 'harness');
-  await build({
-    configFile: false,
-    root: path.resolve('e2e/harness/encoder'),
-    logLevel: 'warn',
-    build: { outDir: harnessOut, emptyOutDir: true, target: 'esnext', chunkSizeWarningLimit: 4096 },
-  });
+  await buildHarness(harnessOut);
   const model = await ensureTinyClip(path.join(work, 'models', 'facmic-tiny-clip'));
   const imagesDir = path.join(work, 'images');
   await mkdir(imagesDir, { recursive: true });
@@ -130,12 +79,12 @@ test.beforeAll(async () => {
   nodeHash = encoder.info.modelHash;
   await encoder.dispose();
 
-  base = await serve({ '/models/facmic-tiny-clip/': model.dir, '/ort/': ortWasmFiles().dir, '/images/': imagesDir, '/': harnessOut });
+  server = await serveFolders({ '/models/facmic-tiny-clip/': model.dir, '/ort/': ortWasmFiles().dir, '/images/': imagesDir, '/': harnessOut });
+  base = server.url;
 });
 
 test.afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
 });
 
 function compare(run: HarnessRun): { minCosine: number; maxRelative: number } {

@@ -15,9 +15,29 @@ export interface HarnessRun {
   readonly timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
 }
 
+export interface HarnessBench {
+  readonly device: string;
+  readonly images: number;
+  readonly failed: number;
+  readonly imagesPerSecond: number;
+  readonly timings: { readMs: number; decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
+}
+
 export interface HarnessApi {
   capabilities(): Promise<{ caps: unknown; auto: string; reason: string }>;
   run(options: { device: EncoderDeviceRequest; model: string; images: string[]; prompts: string[] }): Promise<HarnessRun>;
+  /** Encodes the images once, no feature cache, files fetched before the clock starts (bench.ts). */
+  bench(options: { device: EncoderDeviceRequest; model: string; images: string[]; batchSize: number }): Promise<HarnessBench>;
+}
+
+async function fetchFiles(images: readonly string[]): Promise<{ name: string; source: File }[]> {
+  return Promise.all(
+    images.map(async (url) => {
+      const response = await fetch(url);
+      const name = decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
+      return { name, source: new File([await response.blob()], name) };
+    }),
+  );
 }
 
 const api: HarnessApi = {
@@ -31,13 +51,7 @@ const api: HarnessApi = {
     const encoder = await createEncoder({ model, device, cache, wasmPaths: '/ort/' });
     try {
       // Images are fetched as Files, as a folder picker would give them.
-      const files = await Promise.all(
-        images.map(async (url) => {
-          const response = await fetch(url);
-          const name = url.slice(url.lastIndexOf('/') + 1);
-          return { name, source: new File([await response.blob()], name) };
-        }),
-      );
+      const files = await fetchFiles(images);
       const result = await encoder.encodeImages(files);
       const again = await encoder.encodeImages(files);
       const text = await encoder.encodeTexts(prompts);
@@ -51,6 +65,17 @@ const api: HarnessApi = {
         cachedOnSecondPass: again.cached,
         timings: result.timings,
       };
+    } finally {
+      await encoder.dispose();
+    }
+  },
+  async bench({ device, model, images, batchSize }) {
+    const encoder = await createEncoder({ model, device, cache: false, wasmPaths: '/ort/', batchSize });
+    try {
+      const files = await fetchFiles(images);
+      const result = await encoder.encodeImages(files);
+      const seconds = result.timings.totalMs / 1000;
+      return { device: encoder.info.device, images: files.length, failed: result.errors.length, imagesPerSecond: files.length / seconds, timings: result.timings };
     } finally {
       await encoder.dispose();
     }

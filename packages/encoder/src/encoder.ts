@@ -229,9 +229,10 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
       for (const image of batch) {
         try {
           image.bytes = await platform.readImageBytes(image.source);
-          if (image.bytes) {
+          // Without a cache there is nothing to look up, so no key is computed.
+          if (cache && image.bytes) {
             image.key = await platform.sha256(image.bytes);
-          } else if (isRgbaImage(image.source)) {
+          } else if (cache && isRgbaImage(image.source)) {
             image.key = await pixelKey(image.source);
           }
           readable.push(image);
@@ -279,7 +280,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
           image.bytes = undefined;
           const t2 = performance.now();
           timings.decodeMs += t2 - t;
-          if (isImageBitmap(source) && image.key === undefined) {
+          if (cache && isImageBitmap(source) && image.key === undefined) {
             image.key = await pixelKey({ width: decoded.width, height: decoded.height, data: decoded.data });
           }
           const pixels = applyGeometry(toRgb(decoded), plan);

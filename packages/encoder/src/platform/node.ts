@@ -64,7 +64,11 @@ export const platform: Platform = {
   },
 
   async readImageBytes(source) {
-    if (typeof source === 'string') return new Uint8Array(await readFile(source));
+    if (typeof source === 'string') {
+      const bytes = await readFile(source);
+      // A view, not a copy (new Uint8Array(buffer) would copy).
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+    }
     if (source instanceof Uint8Array) return source;
     if (source instanceof ArrayBuffer) return new Uint8Array(source);
     if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
