@@ -43,6 +43,8 @@ function integer(value: string | undefined, name: string, fallback: number, mini
 }
 
 async function main(): Promise<number> {
+  // Node sites against a running coordinator: apps/cli/src/simulate-coordinator.ts.
+  if (process.argv.includes('--coordinator')) return (await import('./simulate-coordinator.ts')).runCoordinatorSimulation(process.argv.slice(2));
   const { values } = parseArgs({
     options: {
       synthetic: { type: 'boolean' },

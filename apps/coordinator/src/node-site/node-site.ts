@@ -12,8 +12,11 @@ import { listLabelledImages } from '../features/federation-data.ts';
 export type NodeSiteData =
   /** Generated class images (`encoder.generateImages`), with this site's acquisition shift. */
   | { kind: 'generated'; trainPerClass: number | readonly number[]; testPerClass: number; seed: number }
-  /** A folder with one sub-folder per class; a seeded `testFraction` of each class is the local test split. */
-  | { kind: 'folder'; path: string; testFraction: number; seed: number; limitPerClass?: number }
+  /**
+   * A folder with one sub-folder per class; a seeded `testFraction` of each class is the local test split. With
+   * `shard`, the site keeps only its share of each class (image i goes to shard i mod count, after a seeded shuffle).
+   */
+  | { kind: 'folder'; path: string; testFraction: number; seed: number; limitPerClass?: number; shard?: { index: number; count: number } }
   /** Features encoded elsewhere. */
   | { kind: 'features'; data: SiteData };
 
@@ -73,6 +76,8 @@ export async function loadNodeSiteData(
   const test: LabelledImage[] = [];
   for (let label = 0; label < federation.classNames.length; label++) {
     let images = seededShuffle(all.filter((image) => image.label === label), data.seed + label);
+    const shard = data.shard;
+    if (shard) images = images.filter((_, i) => i % shard.count === shard.index);
     if (data.limitPerClass !== undefined) images = images.slice(0, data.limitPerClass);
     const testCount = Math.round(images.length * data.testFraction);
     test.push(...images.slice(0, testCount));
