@@ -30,14 +30,22 @@ export interface HarnessApi {
   bench(options: { device: EncoderDeviceRequest; model: string; images: string[]; batchSize: number }): Promise<HarnessBench>;
 }
 
+/** Fetches the images as Files (what a folder picker gives), a few at a time. */
 async function fetchFiles(images: readonly string[]): Promise<{ name: string; source: File }[]> {
-  return Promise.all(
-    images.map(async (url) => {
+  const out: { name: string; source: File }[] = new Array<{ name: string; source: File }>(images.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < images.length) {
+      const index = next++;
+      const url = images[index] ?? '';
       const response = await fetch(url);
+      if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
       const name = decodeURIComponent(url.slice(url.lastIndexOf('/') + 1));
-      return { name, source: new File([await response.blob()], name) };
-    }),
-  );
+      out[index] = { name, source: new File([await response.blob()], name) };
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return out;
 }
 
 const api: HarnessApi = {

@@ -10,7 +10,7 @@
  */
 import { platform } from '#platform';
 import { chooseEncoderDevice, detectCapabilities, recommendedThreads } from './device-policy.ts';
-import { applyGeometry, geometryPlanFromConfig, toRgb, type GeometryPlan } from './image/preprocess.ts';
+import { applyGeometry, expandToRgb, geometryPlanFromConfig, toPixels, type GeometryPlan } from './image/preprocess.ts';
 import type { RgbImage } from './image/resample.ts';
 import { combineModelHash } from './model/hash.ts';
 import { DEFAULT_MODEL_ID, parseModelSource } from './model/source.ts';
@@ -283,7 +283,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
           if (cache && isImageBitmap(source) && image.key === undefined) {
             image.key = await pixelKey({ width: decoded.width, height: decoded.height, data: decoded.data });
           }
-          const pixels = applyGeometry(toRgb(decoded), plan);
+          const pixels = expandToRgb(applyGeometry(toPixels(decoded), plan));
           timings.preprocessMs += performance.now() - t2;
           ready.push({ image, pixels });
         } catch (error) {

@@ -43,8 +43,8 @@ export {
 export type { GeneratedImage, GenerateImagesOptions, SiteAppearance } from './generated-images.ts';
 export { classNames, encodeRgbaPng, generateImageFiles, generateImages, PATTERNS, renderImage, siteAppearance } from './generated-images.ts';
 export type { DecodedPixels, GeometryPlan } from './image/preprocess.ts';
-export { applyGeometry, geometryPlanFromConfig, toRgb } from './image/preprocess.ts';
-export type { RgbImage } from './image/resample.ts';
+export { applyGeometry, expandToRgb, geometryPlanFromConfig, toPixels, toRgb } from './image/preprocess.ts';
+export type { PixelImage, RgbImage } from './image/resample.ts';
 export { RESAMPLE, resizeRgb } from './image/resample.ts';
 export type { PngImage } from './image/png.ts';
 export { encodePng } from './image/png.ts';

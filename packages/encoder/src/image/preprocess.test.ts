@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyGeometry, geometryPlanFromConfig, shortestEdgeSize, toRgb } from './preprocess.ts';
+import { createRng } from '../util/rng.ts';
+import { applyGeometry, expandToRgb, geometryPlanFromConfig, shortestEdgeSize, toPixels, toRgb } from './preprocess.ts';
 
 const CLIP = { do_resize: true, size: { shortest_edge: 224 }, do_center_crop: true, crop_size: { height: 224, width: 224 }, resample: 3 };
 
@@ -30,5 +31,21 @@ describe('CLIP geometry', () => {
     expect(Array.from(toRgb({ width: 1, height: 1, channels: 2, data: Uint8Array.of(200, 51) }).data)).toEqual([40, 40, 40]);
     expect(Array.from(toRgb({ width: 2, height: 1, channels: 4, data: Uint8Array.of(10, 20, 30, 255, 255, 255, 255, 0) }).data)).toEqual([10, 20, 30, 0, 0, 0]);
     expect(() => toRgb({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) })).toThrow(/expected 12/);
+  });
+
+  it('resizes grey images as one plane, with exactly the pixels of three equal planes', () => {
+    const plan = geometryPlanFromConfig(CLIP);
+    const rng = createRng(12);
+    const w = 300, h = 257;
+    const grey = Uint8Array.from({ length: w * h }, () => rng.int(256));
+    const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => grey[Math.floor(i / 3)]!);
+    const asPlane = toPixels({ width: w, height: h, channels: 3, data: rgb });
+    expect(asPlane.channels).toBe(1);
+    const fromPlane = expandToRgb(applyGeometry(asPlane, plan));
+    const fromRgb = applyGeometry({ width: w, height: h, channels: 3 as const, data: rgb }, plan);
+    expect(Array.from(fromPlane.data)).toEqual(Array.from(fromRgb.data));
+    // One coloured pixel keeps the image RGB.
+    rgb[5] = (rgb[5]! + 1) % 256;
+    expect(toPixels({ width: w, height: h, channels: 3, data: rgb }).channels).toBe(3);
   });
 });

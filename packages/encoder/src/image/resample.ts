@@ -6,11 +6,22 @@
  * transformers.js would use sharp and canvas respectively, which disagree.
  */
 
-/** 8-bit RGB pixels, row-major, 3 bytes per pixel. */
-export interface RgbImage {
+/** 8-bit pixels, row-major: 1 channel (grey) or 3 (RGB), interleaved. */
+export interface PixelImage {
   readonly width: number;
   readonly height: number;
+  /** Default 3. */
+  readonly channels?: 1 | 3;
   readonly data: Uint8Array;
+}
+
+/** 8-bit RGB pixels, row-major, 3 bytes per pixel. */
+export interface RgbImage extends PixelImage {
+  readonly channels?: 3;
+}
+
+function channelsOf(image: PixelImage): 1 | 3 {
+  return image.channels ?? 3;
 }
 
 /** Pillow's resampling filter codes, as `resample` in a preprocessor config. */
@@ -113,19 +124,26 @@ function clip8(value: number): number {
 }
 
 /** Horizontal pass over source rows `rowFirst .. rowFirst + rowCount - 1`, output columns given by `c`. */
-function resampleHorizontal(src: RgbImage, c: Coefficients, rowFirst: number, rowCount: number): RgbImage {
+function resampleHorizontal(src: PixelImage, c: Coefficients, rowFirst: number, rowCount: number): PixelImage {
+  const channels = channelsOf(src);
   const outWidth = c.bounds.length;
-  const out = new Uint8Array(outWidth * rowCount * 3);
+  const out = new Uint8Array(outWidth * rowCount * channels);
   const input = src.data;
   const { bounds, sizes, weights, kernelSize } = c;
   // Indices below are in range by construction (bounds/sizes come from precomputeCoefficients), hence the casts.
   for (let y = 0; y < rowCount; y++) {
-    const rowIn = (rowFirst + y) * src.width * 3;
-    const rowOut = y * outWidth * 3;
+    const rowIn = (rowFirst + y) * src.width * channels;
+    const rowOut = y * outWidth * channels;
     for (let xx = 0; xx < outWidth; xx++) {
       const n = sizes[xx] as number;
       const kOffset = xx * kernelSize;
-      let p = rowIn + (bounds[xx] as number) * 3;
+      let p = rowIn + (bounds[xx] as number) * channels;
+      if (channels === 1) {
+        let v = ROUNDING;
+        for (let x = 0; x < n; x++, p++) v += (input[p] as number) * (weights[kOffset + x] as number);
+        out[rowOut + xx] = clip8(v);
+        continue;
+      }
       let r = ROUNDING, g = ROUNDING, b = ROUNDING;
       for (let x = 0; x < n; x++, p += 3) {
         const w = weights[kOffset + x] as number;
@@ -139,13 +157,13 @@ function resampleHorizontal(src: RgbImage, c: Coefficients, rowFirst: number, ro
       out[o + 2] = clip8(b);
     }
   }
-  return { width: outWidth, height: rowCount, data: out };
+  return { width: outWidth, height: rowCount, channels, data: out };
 }
 
 /** Vertical pass; `rowOffset` is the source row that `src` row 0 stands for. */
-function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number): RgbImage {
+function resampleVertical(src: PixelImage, c: Coefficients, rowOffset: number): PixelImage {
   const outHeight = c.bounds.length;
-  const rowLength = src.width * 3;
+  const rowLength = src.width * channelsOf(src);
   const out = new Uint8Array(rowLength * outHeight);
   const input = src.data;
   // 32-bit integer accumulation, as Pillow does: |sum| < 255 * 1.3 * 2^22 + 2^21 < 2^31.
@@ -168,17 +186,18 @@ function resampleVertical(src: RgbImage, c: Coefficients, rowOffset: number): Rg
       out[rowOut + i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
-  return { width: src.width, height: outHeight, data: out };
+  return { width: src.width, height: outHeight, channels: channelsOf(src), data: out };
 }
 
-function sliceRgb(src: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
+function slicePixels(src: PixelImage, left: number, top: number, width: number, height: number): PixelImage {
   if (left === 0 && top === 0 && width === src.width && height === src.height) return src;
-  const out = new Uint8Array(width * height * 3);
+  const channels = channelsOf(src);
+  const out = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {
-    const start = ((top + y) * src.width + left) * 3;
-    out.set(src.data.subarray(start, start + width * 3), y * width * 3);
+    const start = ((top + y) * src.width + left) * channels;
+    out.set(src.data.subarray(start, start + width * channels), y * width * channels);
   }
-  return { width, height, data: out };
+  return { width, height, channels, data: out };
 }
 
 /** A rectangle of the resized image, in its pixel coordinates, inside its bounds. */
@@ -194,19 +213,19 @@ export interface OutputWindow {
  * the pixels of `window` (default: all). The window's pixels equal those of a full resize, but memory and time scale
  * with the window, so a 1x8000 strip does not need a 224x1792000 intermediate.
  */
-export function resizeRgb(
-  src: RgbImage,
+export function resizeRgb<T extends PixelImage>(
+  src: T,
   width: number,
   height: number,
   resample: number = RESAMPLE.bicubic,
   window: OutputWindow = { left: 0, top: 0, width, height },
-): RgbImage {
+): T {
   if (width < 1 || height < 1) throw new Error(`cannot resize to ${width}x${height}`);
   const { left, top } = window;
   if (left < 0 || top < 0 || window.width < 1 || window.height < 1 || left + window.width > width || top + window.height > height) {
     throw new Error(`window ${JSON.stringify(window)} is outside ${width}x${height}`);
   }
-  if (resample === RESAMPLE.nearest) return resizeNearest(src, width, height, window);
+  if (resample === RESAMPLE.nearest) return resizeNearest(src, width, height, window) as T;
   const filter = FILTERS[resample];
   if (!filter) throw new Error(`unknown resample filter ${resample} (Pillow codes 0-5)`);
 
@@ -223,44 +242,39 @@ export function resizeRgb(
   }
   const horizontalPass = needHorizontal
     ? resampleHorizontal(src, precomputeCoefficients(src.width, width, filter, left, window.width), rowFirst, rowCount)
-    : sliceRgb(src, left, rowFirst, window.width, rowCount);
-  return vertical ? resampleVertical(horizontalPass, vertical, rowFirst) : horizontalPass;
+    : slicePixels(src, left, rowFirst, window.width, rowCount);
+  return (vertical ? resampleVertical(horizontalPass, vertical, rowFirst) : horizontalPass) as T;
 }
 
-function resizeNearest(src: RgbImage, width: number, height: number, window: OutputWindow): RgbImage {
-  const out = new Uint8Array(window.width * window.height * 3);
+function resizeNearest(src: PixelImage, width: number, height: number, window: OutputWindow): PixelImage {
+  const channels = channelsOf(src);
+  const out = new Uint8Array(window.width * window.height * channels);
   for (let y = 0; y < window.height; y++) {
     const sy = Math.min(src.height - 1, Math.floor(((window.top + y + 0.5) * src.height) / height));
     for (let x = 0; x < window.width; x++) {
       const sx = Math.min(src.width - 1, Math.floor(((window.left + x + 0.5) * src.width) / width));
-      const i = (sy * src.width + sx) * 3;
-      const o = (y * window.width + x) * 3;
-      out[o] = (src.data[i] ?? 0);
-      out[o + 1] = (src.data[i + 1] ?? 0);
-      out[o + 2] = (src.data[i + 2] ?? 0);
+      const i = (sy * src.width + sx) * channels;
+      out.set(src.data.subarray(i, i + channels), (y * window.width + x) * channels);
     }
   }
-  return { width: window.width, height: window.height, data: out };
+  return { width: window.width, height: window.height, channels, data: out };
 }
 
 /** Centre crop as Hugging Face's image processors do it (offsets floored), padding with black where too small. */
-export function centerCropRgb(src: RgbImage, width: number, height: number): RgbImage {
+export function centerCropRgb<T extends PixelImage>(src: T, width: number, height: number): T {
   if (width === src.width && height === src.height) return src;
+  const channels = channelsOf(src);
   const top = Math.floor((src.height - height) / 2);
   const left = Math.floor((src.width - width) / 2);
-  const out = new Uint8Array(width * height * 3);
+  const out = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {
     const sy = y + top;
     if (sy < 0 || sy >= src.height) continue;
-    for (let x = 0; x < width; x++) {
-      const sx = x + left;
-      if (sx < 0 || sx >= src.width) continue;
-      const i = (sy * src.width + sx) * 3;
-      const o = (y * width + x) * 3;
-      out[o] = (src.data[i] ?? 0);
-      out[o + 1] = (src.data[i + 1] ?? 0);
-      out[o + 2] = (src.data[i + 2] ?? 0);
-    }
+    const x0 = Math.max(0, -left);
+    const x1 = Math.min(width, src.width - left);
+    if (x1 <= x0) continue;
+    const start = (sy * src.width + x0 + left) * channels;
+    out.set(src.data.subarray(start, start + (x1 - x0) * channels), (y * width + x0) * channels);
   }
-  return { width, height, data: out };
+  return { width, height, channels, data: out } as PixelImage as T;
 }
