@@ -1,4 +1,5 @@
 import { useId } from 'react';
+import { useElementWidth } from '../components/use-element-width.ts';
 import { chartTicks, chartPath, type ChartSeries } from './chart-scale.ts';
 
 export interface LineChartProps {
@@ -14,8 +15,6 @@ export interface LineChartProps {
   readonly emptyText?: string;
 }
 
-const WIDTH = 560;
-const HEIGHT = 240;
 const MARGIN = { top: 12, right: 16, bottom: 40, left: 48 };
 
 const percent = (value: number) => `${Math.round(value * 100)}%`;
@@ -26,6 +25,10 @@ const percent = (value: number) => `${Math.round(value * 100)}%`;
  */
 export function LineChart({ title, series, xLabel, yDomain = [0, 1], yFormat = percent, xDomain, emptyText = 'No data yet.' }: LineChartProps) {
   const titleId = useId();
+  // Drawn at its real width, so text keeps its size on a phone.
+  const [frameRef, measured] = useElementWidth<HTMLElement>(560);
+  const WIDTH = Math.max(260, measured);
+  const HEIGHT = Math.round(Math.min(260, Math.max(180, WIDTH * 0.45)));
   const points = series.flatMap((s) => s.points);
   const xs = points.map((p) => p.x);
   const [x0, x1] = xDomain ?? [Math.min(1, ...xs), Math.max(1, ...xs)];
@@ -36,12 +39,12 @@ export function LineChart({ title, series, xLabel, yDomain = [0, 1], yFormat = p
   const innerH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const sx = (x: number) => MARGIN.left + ((x - xMin) / (xMax - xMin)) * innerW;
   const sy = (y: number) => MARGIN.top + (1 - (y - yMin) / (yMax - yMin || 1)) * innerH;
-  const xTicks = chartTicks(xMin, xMax, 6, true);
+  const xTicks = chartTicks(xMin, xMax, Math.max(2, Math.floor(innerW / 60)), true);
   const yTicks = chartTicks(yMin, yMax, 5, false);
   const rounds = [...new Set(xs)].sort((a, b) => a - b);
 
   return (
-    <figure className="chart">
+    <figure className="chart" ref={frameRef}>
       <figcaption id={titleId} className="chart-title">
         {title}
       </figcaption>
@@ -49,7 +52,7 @@ export function LineChart({ title, series, xLabel, yDomain = [0, 1], yFormat = p
         <p className="chart-empty">{emptyText}</p>
       ) : (
         <>
-          <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-labelledby={titleId} className="chart-svg" preserveAspectRatio="xMidYMid meet">
+          <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} width={WIDTH} height={HEIGHT} role="img" aria-labelledby={titleId} className="chart-svg" preserveAspectRatio="xMidYMid meet">
             {yTicks.map((t) => (
               <g key={`y${t}`}>
                 <line x1={MARGIN.left} x2={WIDTH - MARGIN.right} y1={sy(t)} y2={sy(t)} className="chart-grid" />

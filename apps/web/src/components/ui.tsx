@@ -1,4 +1,4 @@
-import { useId, useState, type ReactNode } from 'react';
+import { cloneElement, useId, useState, type ReactElement, type ReactNode } from 'react';
 
 export type Tone = 'info' | 'ok' | 'warn' | 'error';
 
@@ -54,14 +54,18 @@ export function CopyField({ value, label }: { value: string; label: string }) {
   );
 }
 
-export function Field({ label, help, children, htmlFor }: { label: string; help?: ReactNode; children: ReactNode; htmlFor: string }) {
+/** A labelled form field; the help line is the control's description (`aria-describedby`), not part of its name. */
+export function Field({ label, help, children, htmlFor }: { label: string; help?: ReactNode; children: ReactElement<{ 'aria-describedby'?: string }>; htmlFor: string }) {
+  const helpId = `${htmlFor}-help`;
   return (
     <div className="field">
-      <label htmlFor={htmlFor}>
-        {label}
-        {help !== undefined && <span className="field-help">{help}</span>}
-      </label>
-      {children}
+      <label htmlFor={htmlFor}>{label}</label>
+      {help !== undefined && (
+        <span id={helpId} className="field-help">
+          {help}
+        </span>
+      )}
+      {help !== undefined ? cloneElement(children, { 'aria-describedby': helpId }) : children}
     </div>
   );
 }

@@ -12,6 +12,7 @@ describe('formatting', () => {
 
   it('formats durations', () => {
     expect(formatDuration(42)).toBe('42 s');
+    expect(formatDuration(0.42)).toBe('0.4 s');
     expect(formatDuration(185)).toBe('3 min 05 s');
     expect(formatDuration(3720)).toBe('1 h 02 min');
   });

@@ -16,6 +16,7 @@ export function formatBytes(bytes: number): string {
 /** `1 h 02 min`, `3 min 05 s`, `42 s`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
   const total = Math.round(seconds);
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);

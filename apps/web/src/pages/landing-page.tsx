@@ -186,10 +186,11 @@ function DemoPanel({ federationId }: { federationId: string }) {
           }}
         >
           <div style={{ flex: '1 1 16rem' }}>
-            <label htmlFor={`${id}-token`}>
-              Admin token<span className="field-help">Printed by npm start. Demo hospitals need invites, which only an admin can create.</span>
-            </label>
-            <input id={`${id}-token`} type="password" value={tokenInput} onChange={(e) => { setTokenInput(e.target.value); }} autoComplete="off" />
+            <label htmlFor={`${id}-token`}>Admin token</label>
+            <span id={`${id}-token-help`} className="field-help">
+              Printed by npm start. Demo hospitals need invites, which only an admin can create.
+            </span>
+            <input id={`${id}-token`} aria-describedby={`${id}-token-help`} type="password" value={tokenInput} onChange={(e) => { setTokenInput(e.target.value); }} autoComplete="off" />
           </div>
           <button type="submit">Continue</button>
         </form>

@@ -15,15 +15,21 @@ import {
   type NamedImage,
 } from '@facmic/encoder';
 import { FeatureAttention, predict } from '@facmic/learning';
+import { env as transformersEnv } from '@huggingface/transformers';
 import { coordinatorInfoSchema, decodeTensors, type CoordinatorInfo, type FederationConfig } from '@facmic/protocol';
 import { createSiteClient, type SiteClient, type SiteData } from '@facmic/site';
-import { SPLIT_PARTS, deleteSavedDataset, featuresOfPart, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
+import { SPLIT_PARTS, datasetKeyFor, featuresOfPart, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
 import { startTfjsBackend } from './tfjs-backend.ts';
 import { demoPreview, generateDemoImages } from './demo-images.ts';
 import { fetchFinalGlobalModel, type GlobalModelFile } from './global-model.ts';
 import type { DatasetImage, DatasetSummary, DemoDatasetRequest, DeviceRequest, PageToWorker, SiteInvite, WorkerToPage } from './worker-messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
+
+// transformers.js would fetch ONNX Runtime's loader into a blob: URL and import that ("wasm cache"), which the
+// coordinator's Content-Security-Policy (script-src 'self') rightly refuses. Load it from /ort/ directly instead; the
+// browser's HTTP cache still keeps the files.
+transformersEnv.useWasmCache = false;
 
 function post(message: WorkerToPage): void {
   self.postMessage(message);
@@ -72,9 +78,6 @@ self.addEventListener('message', (event: MessageEvent<PageToWorker>) => {
     case 'cancel-encoding':
       state?.encodingAbort?.abort(new Error('cancelled by the user'));
       return;
-    case 'forget-dataset':
-      if (state) void deleteSavedDataset(state.datasetKey);
-      return;
     case 'classify':
       void classify(message.requestId, message.image, message.name);
       return;
@@ -110,11 +113,6 @@ function nextDataset(signal: AbortSignal): Promise<DatasetRequest> {
   });
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 async function fetchInfo(coordinatorUrl: string): Promise<CoordinatorInfo> {
   const response = await fetch(`${coordinatorUrl}/api/info`);
   if (!response.ok) throw new Error(`the coordinator answered ${response.status} to /api/info`);
@@ -130,7 +128,7 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
     encoder: null,
     encoderLoading: null,
     site: null,
-    datasetKey: `${invite.coordinatorUrl}|${invite.federationId}|${(await sha256Hex(invite.token)).slice(0, 32)}`,
+    datasetKey: await datasetKeyFor(invite),
     datasetWaiters: [],
     pendingDataset: null,
     encodingAbort: null,
@@ -168,8 +166,15 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
       clientName,
       seed,
       encoder: async (federation) => {
-        const encoder = await loadEncoder(current, info, federation, encoderDevice.choice);
-        return { modelId: encoder.info.modelId, hash: encoder.info.modelHash };
+        try {
+          const encoder = await loadEncoder(current, info, federation, encoderDevice.choice);
+          return { modelId: encoder.info.modelId, hash: encoder.info.modelHash };
+        } catch (error) {
+          // After a failed model load, ONNX Runtime cannot load again in this page: only a reload helps.
+          post({ type: 'error', code: 'ENCODER_LOAD_FAILED', message: `${federation.encoder.modelId} on ${encoderDevice.choice}: ${errorMessage(error)}`, fatal: true });
+          current.site?.stop();
+          throw error;
+        }
       },
       loadData: (context) => loadData(current, context.federation, context.signal, context.progress),
     });

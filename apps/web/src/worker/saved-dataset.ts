@@ -28,6 +28,16 @@ export interface SavedDataset {
   readonly savedAt: number;
 }
 
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The key of a session's saved dataset (the token is hashed, not stored as a key). */
+export async function datasetKeyFor(invite: { readonly coordinatorUrl: string; readonly federationId: string; readonly token: string }): Promise<string> {
+  return `${invite.coordinatorUrl}|${invite.federationId}|${(await sha256Hex(invite.token)).slice(0, 32)}`;
+}
+
 function openDatabase(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     const request = indexedDB.open(DB_NAME, DB_VERSION);

@@ -35,7 +35,6 @@ export type PageToWorker =
   | { type: 'dataset'; images: readonly DatasetImage[]; seed: string }
   | { type: 'demo-dataset'; demo: DemoDatasetRequest }
   | { type: 'cancel-encoding' }
-  | { type: 'forget-dataset' }
   | { type: 'classify'; requestId: number; image: Blob; name: string }
   | { type: 'demo-preview'; classNames: readonly string[]; siteIndex: number }
   | { type: 'stop' };

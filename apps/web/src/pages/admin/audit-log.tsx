@@ -9,10 +9,16 @@ function actorName(actor: string, sites: readonly SiteSummary[]): string {
   return actor;
 }
 
-function describeDetails(details: Record<string, unknown>): string {
+/** Details in words: times as clock times, lists joined, nested objects left out. */
+export function describeDetails(details: Record<string, unknown>): string {
   return Object.entries(details)
-    .filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object')
-    .map(([k, v]) => `${k}: ${String(v as string | number | boolean)}`)
+    .flatMap(([k, v]) => {
+      if (v === null || v === undefined) return [];
+      if (typeof v === 'number' && /(deadline|At)$/.test(k) && v > 1e12) return [`${k}: ${new Date(v).toLocaleTimeString()}`];
+      if (Array.isArray(v)) return [`${k}: ${v.map((item: unknown) => (typeof item === 'string' || typeof item === 'number' ? String(item) : JSON.stringify(item))).join(' ')}`];
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return [`${k}: ${String(v)}`];
+      return [];
+    })
     .join(', ');
 }
 

@@ -10,7 +10,7 @@ import {
   type ReferenceSource,
 } from '@facmic/protocol';
 import { METHODS } from '@facmic/learning/plain';
-import { Notice } from '../../components/ui.tsx';
+import { Field, Notice } from '../../components/ui.tsx';
 import { filesFromInput } from '../../lib/folder-input.ts';
 import { scanFolder } from '../../lib/folder-reading.ts';
 import { suggestClassMapping } from '../../lib/class-mapping.ts';
@@ -155,11 +155,7 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
   };
 
   const text = (key: keyof FormState, label: string, help: ReactNode, props: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
-    <div className="field">
-      <label htmlFor={`${id}-${key}`}>
-        {label}
-        <span className="field-help">{help}</span>
-      </label>
+    <Field label={label} help={help} htmlFor={`${id}-${key}`}>
       <input
         id={`${id}-${key}`}
         type="text"
@@ -169,7 +165,7 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
         }}
         {...props}
       />
-    </div>
+    </Field>
   );
 
   return (
@@ -185,12 +181,13 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
         <legend>What to learn</legend>
         {text('name', 'Name', 'Shown to hospitals and on this dashboard.', { required: true, placeholder: 'Brain tumour MRI' })}
         <div className="field">
-          <label htmlFor={`${id}-classes`}>
-            Classes
-            <span className="field-help">One per line (or separated by commas). Hospitals map their folders onto these names.</span>
-          </label>
+          <label htmlFor={`${id}-classes`}>Classes</label>
+          <span id={`${id}-classes-help`} className="field-help">
+            One per line (or separated by commas). Hospitals map their folders onto these names.
+          </span>
           <textarea
             id={`${id}-classes`}
+            aria-describedby={`${id}-classes-help`}
             value={form.classes}
             onChange={(e) => {
               set('classes', e.target.value);
@@ -202,12 +199,13 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
         </div>
         {text('promptTemplate', 'Class description', 'How CLIP’s text model reads each class; {class} is replaced by the class name.')}
         <div className="field">
-          <label htmlFor={`${id}-method`}>
-            Method
-            <span className="field-help">{METHODS[form.method].description}.</span>
-          </label>
+          <label htmlFor={`${id}-method`}>Method</label>
+          <span id={`${id}-method-help`} className="field-help">
+            {METHODS[form.method].description}.
+          </span>
           <select
             id={`${id}-method`}
+            aria-describedby={`${id}-method-help`}
             value={form.method}
             onChange={(e) => {
               set('method', e.target.value as FormState['method']);
@@ -264,12 +262,13 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
         {form.referenceKind === 'folder' && text('referencePath', 'Folder path', 'A folder of images on the machine running the coordinator.', { placeholder: '/data/reference' })}
         {(form.referenceKind === 'images' || form.referenceKind === 'features') && (
           <div className="field">
-            <label htmlFor={`${id}-ref-files`}>
-              {form.referenceKind === 'images' ? 'Images' : 'Features file'}
-              <span className="field-help">{form.referenceKind === 'images' ? 'PNG or JPEG files; the coordinator encodes them with the federation’s model.' : 'A tensor file holding “features” [N, D].'}</span>
-            </label>
+            <label htmlFor={`${id}-ref-files`}>{form.referenceKind === 'images' ? 'Images' : 'Features file'}</label>
+            <span id={`${id}-ref-files-help`} className="field-help">
+              {form.referenceKind === 'images' ? 'PNG or JPEG files; the coordinator encodes them with the federation’s model.' : 'A tensor file holding “features” [N, D].'}
+            </span>
             <input
               id={`${id}-ref-files`}
+              aria-describedby={`${id}-ref-files-help`}
               type="file"
               multiple={form.referenceKind === 'images'}
               accept={form.referenceKind === 'images' ? 'image/*' : undefined}
@@ -312,11 +311,13 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
         )}
         {form.testKind === 'features' && (
           <div className="field">
-            <label htmlFor={`${id}-test-features`}>
-              Features file<span className="field-help">A tensor file holding “features” [N, D] and “labels” [N].</span>
-            </label>
+            <label htmlFor={`${id}-test-features`}>Features file</label>
+            <span id={`${id}-test-features-help`} className="field-help">
+              A tensor file holding “features” [N, D] and “labels” [N].
+            </span>
             <input
               id={`${id}-test-features`}
+              aria-describedby={`${id}-test-features-help`}
               type="file"
               onChange={(e) => {
                 const file = e.currentTarget.files?.[0];
@@ -363,11 +364,13 @@ function TestFolderInput({ id, classes, onFiles, count }: { id: string; classes:
   const [problem, setProblem] = useState<string | null>(null);
   return (
     <div className="field">
-      <label htmlFor={id}>
-        Folder<span className="field-help">Sub-folders are matched to the classes by name.</span>
-      </label>
+      <label htmlFor={id}>Folder</label>
+      <span id={`${id}-help`} className="field-help">
+        Sub-folders are matched to the classes by name.
+      </span>
       <input
         id={id}
+        aria-describedby={`${id}-help`}
         type="file"
         multiple
         ref={(el) => {

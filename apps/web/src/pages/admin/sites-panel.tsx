@@ -80,7 +80,11 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
                           <Badge>virtual</Badge>
                         </>
                       )}
-                      {site.client !== null && <div className="small muted">{site.client}</div>}
+                      {site.client !== null && (
+                        <div className="small muted" style={{ fontWeight: 400 }}>
+                          {site.client}
+                        </div>
+                      )}
                     </th>
                     <td>
                       <Badge tone={activity.tone}>{activity.label}</Badge>
@@ -141,10 +145,11 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
         }}
       >
         <div style={{ flex: '1 1 14rem' }}>
-          <label htmlFor={`${id}-name`}>
-            New invite<span className="field-help">A name for the hospital, shown here only.</span>
-          </label>
-          <input id={`${id}-name`} type="text" value={name} onChange={(e) => { setName(e.target.value); }} placeholder="Hospital A" data-testid="invite-name" />
+ <label htmlFor={`${id}-name`}>New invite</label>
+          <span id={`${id}-name-help`} className="field-help">
+            A name for the hospital, shown here only.
+          </span>
+          <input id={`${id}-name`} aria-describedby={`${id}-name-help`} type="text" value={name} onChange={(e) => { setName(e.target.value); }} placeholder="Hospital A" data-testid="invite-name" />
         </div>
         <button type="submit" disabled={busy || terminal}>
           Create invite link

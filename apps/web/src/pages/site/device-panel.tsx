@@ -25,12 +25,6 @@ export function DevicePanel({ view }: { view: SiteView }) {
             {DEVICE_LABELS[device.tfjs.backend] ?? device.tfjs.backend}
             <span className="field-help">{device.tfjs.reason}</span>
           </dd>
-          <dt>Graphics adapter</dt>
-          <dd>
-            <span className="field-help" style={{ marginTop: 0 }}>
-              {device.webgpuAdapter}
-            </span>
-          </dd>
         </dl>
       )}
       {loading && (
@@ -43,6 +37,7 @@ export function DevicePanel({ view }: { view: SiteView }) {
           Image model ready: {view.encoder.modelId} (fingerprint {view.encoder.hash.slice(0, 12)}).
         </p>
       )}
+      {device && <p className="small muted">WebGPU: {device.webgpuAdapter}.</p>}
       <p className="small muted">All computing happens in a background thread of this tab, so the page stays responsive.</p>
     </section>
   );

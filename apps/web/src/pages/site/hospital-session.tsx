@@ -47,6 +47,14 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
   useEffect(() => {
     document.title = `${title} — facmic`;
   }, [title]);
+  // Before joining, the federation's details come first; once taking part, the rounds do.
+  const joined = view.dataset !== null;
+  const overview = (
+    <div className="grid grid-2">
+      <FederationOverview federation={federation} info={info} />
+      <DevicePanel view={view} />
+    </div>
+  );
 
   return (
     <div className="stack">
@@ -84,10 +92,7 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
           </ul>
         </Notice>
       )}
-      <div className="grid grid-2">
-        <FederationOverview federation={federation} info={info} />
-        <DevicePanel view={view} />
-      </div>
+      {!joined && overview}
       {stage === 'choose-images' && federation && !view.datasetSent && (
         <ImageChooser
           federation={federation}
@@ -110,6 +115,7 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
       {view.encoding && <EncodingPanel progress={view.encoding} onCancel={site.cancelEncoding} />}
       {view.dataset && federation && <RoundsPanel view={view} session={session} federation={federation} />}
       {view.dataset && federation && <ClassifyPanel view={view} federation={federation} onClassify={site.classify} />}
+      {joined && overview}
       <details className="card">
         <summary>Leave this federation</summary>
         <p className="small muted">
@@ -119,8 +125,7 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
           type="button"
           className="danger"
           onClick={() => {
-            site.leave();
-            onLeave();
+            void site.leave().then(onLeave);
           }}
         >
           Leave and forget
@@ -145,6 +150,8 @@ const FATAL_ADVICE: Readonly<Record<string, string>> = {
   SERVER_TOO_OLD: 'The coordinator is older than this page. Ask its admin to update it.',
   ENCODER_MISMATCH: 'This browser loaded a different image model than the federation uses, so its results would not be comparable. Reload the page; if it persists, tell the admin.',
   WORKER_FAILED: 'Reload the page. If it fails again, try an up-to-date Chrome, Edge or Firefox.',
+  ENCODER_LOAD_FAILED:
+    'The image model could not start in this browser. Reload the page. If the address asks for a device (device=webgpu), remove that part to let the page choose.',
   STARTUP_FAILED: 'Check that the coordinator address is right and reachable, then reload the page.',
 };
 

@@ -36,7 +36,7 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
           {dataset.source === 'saved' ? 'Features loaded from this browser’s storage: ' : 'Images prepared now: '}
           <span data-testid="encoded-this-session">{dataset.encodedThisSession}</span> encoded in this tab,{' '}
           <span data-testid="from-cache">{dataset.fromCache}</span> from this browser’s storage.
-          {dataset.failures.length > 0 && ` ${dataset.failures.length} files could not be read.`}
+          {dataset.failures.length > 0 && ` ${dataset.failures.length} file${dataset.failures.length === 1 ? '' : 's'} could not be read.`}
         </p>
       )}
       {dataset && dataset.failures.length > 0 && (

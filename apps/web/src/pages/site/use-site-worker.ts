@@ -2,7 +2,8 @@
  * Runs the hospital's ML worker for one session and keeps the page's view of it, persisting what a reload needs.
  */
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { saveSession, type SiteSession } from '../../lib/site-session.ts';
+import { removeSession, saveSession, type SiteSession } from '../../lib/site-session.ts';
+import { datasetKeyFor, deleteSavedDataset } from '../../worker/saved-dataset.ts';
 import type { DatasetImage, DemoDatasetRequest, PageToWorker, WorkerToPage } from '../../worker/worker-messages.ts';
 import { sessionAfter } from './session-updates.ts';
 import { INITIAL_SITE_VIEW, reduceSiteView, type PageAction, type SiteView } from './site-state.ts';
@@ -17,7 +18,8 @@ export interface SiteWorkerHandle {
   readonly cancelEncoding: () => void;
   readonly classify: (image: Blob, name: string) => void;
   readonly requestDemoPreview: (classNames: readonly string[], siteIndex: number) => void;
-  readonly leave: () => void;
+  /** Stops taking part and forgets this session's saved features and results in this browser. */
+  readonly leave: () => Promise<void>;
 }
 
 export function useSiteWorker(initial: SiteSession): SiteWorkerHandle {
@@ -82,9 +84,13 @@ export function useSiteWorker(initial: SiteSession): SiteWorkerHandle {
     requestDemoPreview: (classNames, siteIndex) => {
       post({ type: 'demo-preview', classNames, siteIndex });
     },
-    leave: () => {
-      post({ type: 'forget-dataset' });
-      post({ type: 'stop' });
+    leave: async () => {
+      workerRef.current?.terminate();
+      workerRef.current = null;
+      removeSession(localStorage, sessionRef.current);
+      await deleteSavedDataset(await datasetKeyFor(sessionRef.current)).catch(() => {
+        // Nothing saved, or storage unavailable: nothing to forget.
+      });
     },
   };
 }

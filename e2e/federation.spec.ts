@@ -1,0 +1,200 @@
+/**
+ * The whole federation in browsers: the real coordinator (tiny CLIP), an admin who creates the federation and three
+ * invites through the dashboard, and three hospitals in their own browser contexts, each choosing its own folder of
+ * generated images through the folder picker. One hospital runs on forced WebGPU (a software adapter here), the
+ * others on WASM. They encode and finish three rounds; one is reloaded mid-federation and must resume without
+ * encoding again and without joining again. No image bytes may leave the hospital pages.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { encodedTensorsByteLength } from '@facmic/protocol';
+import { moduleSpec } from '@facmic/learning/plain';
+import { AdminDashboard } from './fixtures/admin-dashboard.ts';
+import { startCoordinator, type RunningCoordinator } from './fixtures/coordinator.ts';
+import { HospitalPage } from './fixtures/hospital-page.ts';
+import { writeHospitalFolder, type HospitalFolder } from './fixtures/hospital-images.ts';
+import { findImageSignatures, TrafficRecorder } from './fixtures/traffic-recorder.ts';
+
+const CLASSES = ['glioma', 'meningioma', 'no tumor', 'pituitary'];
+const ROUNDS = 3;
+const SCREENSHOTS = 'test-results/screenshots';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+interface Hospital {
+  readonly name: string;
+  readonly folderNames: readonly string[];
+  readonly device: 'webgpu' | 'wasm';
+  folder?: HospitalFolder;
+  context?: BrowserContext;
+  page?: HospitalPage;
+  traffic?: TrafficRecorder;
+}
+
+const HOSPITALS: Hospital[] = [
+  { name: 'Hospital A', folderNames: CLASSES, device: 'webgpu' },
+  // Folder names as in the paper's MRI data set: the page maps them onto the federation's classes.
+  { name: 'Hospital B', folderNames: ['glioma_tumor', 'meningioma_tumor', 'no_tumor', 'pituitary_tumor'], device: 'wasm' },
+  { name: 'Hospital C', folderNames: ['Glioma', 'Meningioma', 'No Tumor', 'Pituitary'], device: 'wasm' },
+];
+
+let coordinator: RunningCoordinator;
+let imagesRoot: string;
+
+test.beforeAll(async () => {
+  imagesRoot = mkdtempSync(join(tmpdir(), 'facmic-e2e-images-'));
+  HOSPITALS.forEach((hospital, index) => {
+    hospital.folder = writeHospitalFolder(imagesRoot, { site: `site-${index + 1}`, folderNames: hospital.folderNames, perClass: 6 });
+  });
+  coordinator = await startCoordinator();
+});
+
+test.afterAll(async () => {
+  for (const hospital of HOSPITALS) await hospital.context?.close();
+  await coordinator.stop();
+  rmSync(imagesRoot, { recursive: true, force: true });
+});
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  for (const [label, size] of [
+    ['1280x800', DESKTOP],
+    ['390x844', PHONE],
+  ] as const) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+async function openHospital(browser: Browser, hospital: Hospital, invite: string): Promise<HospitalPage> {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const traffic = new TrafficRecorder();
+  traffic.watch(context);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => {
+    console.log(`[${hospital.name}] page error: ${error.message}`);
+  });
+  const link = hospital.device === 'webgpu' ? `${invite}&device=webgpu` : invite;
+  const hospitalPage = new HospitalPage(page);
+  await hospitalPage.open(link);
+  hospital.context = context;
+  hospital.traffic = traffic;
+  hospital.page = hospitalPage;
+  return hospitalPage;
+}
+
+test('three browser hospitals finish a federation; images never leave the page', async ({ browser }) => {
+  test.setTimeout(9 * 60_000);
+
+  // The detector itself must see an image, or its silence below would prove nothing.
+  const sample = HOSPITALS[0]?.folder?.sampleImage ?? '';
+  expect(findImageSignatures(new Uint8Array(readFileSync(sample)), sample).map((h) => h.format)).toContain('PNG');
+
+  // The admin creates the federation and one invite per hospital through the dashboard.
+  const adminContext = await browser.newContext({ viewport: DESKTOP });
+  const adminPage = await adminContext.newPage();
+  const admin = new AdminDashboard(adminPage);
+  await admin.open(coordinator.url, coordinator.adminToken);
+  await admin.createFederation({
+    name: 'E2E brain MRI',
+    classes: CLASSES,
+    rounds: ROUNDS,
+    quorum: 3,
+    deadlineSeconds: 600,
+    localEpochs: 1,
+    maxStepsPerRound: 3,
+    batchSize: 8,
+    referenceCount: 16,
+    globalTestPerClass: 4,
+  });
+  const invites: string[] = [];
+  for (const hospital of HOSPITALS) invites.push(await admin.createInvite(hospital.name));
+
+  // Each hospital opens its invite and sees the federation before choosing anything.
+  for (const [index, hospital] of HOSPITALS.entries()) {
+    const page = await openHospital(browser, hospital, invites[index] ?? '');
+    await expect(page.page.getByTestId('federation-overview')).toContainText('glioma, meningioma, no tumor, pituitary');
+    await expect(page.page.getByTestId('federation-overview')).toContainText('Never leaves this browser');
+    await expect(page.page.getByTestId('encoder-device')).toContainText(hospital.device === 'webgpu' ? 'WebGPU' : 'WASM', { timeout: 60_000 });
+    await expect(page.page.getByTestId('tfjs-backend')).toContainText(hospital.device === 'webgpu' ? 'WebGPU' : 'WASM');
+  }
+
+  // They choose their folders; names that differ from the classes are mapped, awkward files are listed.
+  for (const hospital of HOSPITALS) {
+    const page = hospital.page!;
+    await page.page.getByTestId('folder-input').setInputFiles(hospital.folder!.dir);
+    await expect(page.page.getByTestId('class-mapping')).toBeVisible();
+    for (const [index, folderName] of hospital.folderNames.entries()) {
+      await expect(page.page.getByLabel(`Class for folder ${folderName}`)).toHaveValue(String(index));
+    }
+    await page.page.getByText(/file will be left out/).click();
+    await expect(page.page.getByTestId('ignored-files')).toContainText('README.txt');
+    await page.page.getByRole('button', { name: /^Prepare \d+ images and join$/ }).click();
+  }
+  for (const hospital of HOSPITALS) {
+    const page = hospital.page!;
+    await page.waitUntilTakingPart();
+    // Every readable image went through the encoder once; the broken file is reported, not fatal.
+    expect(await page.encodedThisSession()).toBe(hospital.folder!.imageCount);
+    await expect(page.page.getByTestId('dataset-summary')).toContainText('1 file could not be read');
+  }
+
+  // Mid-federation: the dashboard shows the hospitals taking part.
+  await admin.expectRound(`2 / ${ROUNDS}`, 240_000);
+  await screenshot(adminPage, 'dashboard');
+  const hospitalB = HOSPITALS[1]!;
+  await screenshot(hospitalB.page!.page, 'hospital');
+
+  // Hospital B's tab is reloaded: it resumes from this browser's saved features and as the same site.
+  const totalB = hospitalB.folder!.imageCount;
+  await hospitalB.page!.page.reload();
+  await hospitalB.page!.waitUntilTakingPart(120_000);
+  expect(await hospitalB.page!.encodedThisSession()).toBe(0);
+  expect(await hospitalB.page!.fromCache()).toBe(totalB);
+  await expect(admin.page.getByTestId('site-row')).toHaveCount(3);
+  await expect(admin.auditEntries('site.joined')).toHaveCount(3);
+  await expect(admin.auditEntries('site.joined').filter({ hasText: 'Hospital B' })).toHaveCount(1);
+
+  // All three finish the federation.
+  for (const hospital of HOSPITALS) await hospital.page!.waitForFinished(300_000);
+  await admin.expectRound(`${ROUNDS} / ${ROUNDS}`);
+  await expect(adminPage.getByTestId('federation-view')).toContainText('finished');
+  for (const hospital of HOSPITALS) {
+    await expect(admin.siteRow(hospital.name).getByTestId('site-submissions')).toHaveText(String(ROUNDS));
+  }
+
+  // The dashboard shows every site's metrics and the global curve: one value per round and per hospital.
+  await expect(adminPage.getByTestId('global-accuracy')).not.toHaveText('–');
+  const globalChart = adminPage.locator('figure', { hasText: 'Global model on the global test set' });
+  await globalChart.getByText('Show the numbers').click();
+  await expect(globalChart.locator('tbody tr')).toHaveCount(ROUNDS);
+  const siteChart = adminPage.locator('figure', { hasText: 'its trained model on its test images' });
+  for (const hospital of HOSPITALS) await expect(siteChart.locator('.chart-legend')).toContainText(hospital.name);
+  await siteChart.getByText('Show the numbers').click();
+  await expect(siteChart.locator('tbody tr')).toHaveCount(ROUNDS);
+  await expect(siteChart.locator('tbody td', { hasText: '–' })).toHaveCount(0);
+
+  // A hospital classifies an image with the final global model: probabilities over the classes summing to 1.
+  const probabilities = await HOSPITALS[2]!.page!.classify(HOSPITALS[2]!.folder!.sampleImage);
+  expect(probabilities).toHaveLength(CLASSES.length);
+  expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+
+  // No image left any hospital page, and what left is far smaller than the images.
+  const weightsBytes = encodedTensorsByteLength(Object.fromEntries(moduleSpec('facmic', 512).map((e) => [e.name, e.shape])));
+  for (const hospital of HOSPITALS) {
+    const traffic = hospital.traffic!;
+    expect(traffic.hits, `${hospital.name}: image signatures in what the page sent`).toEqual([]);
+    // The recorder saw the weight uploads (so its silence above means something)...
+    expect(traffic.uploadedBytes, `${hospital.name}: bytes sent`).toBeGreaterThanOrEqual(ROUNDS * weightsBytes);
+    // ...and everything sent is far below the images' size.
+    expect(traffic.uploadedBytes, `${hospital.name}: bytes sent vs ${hospital.folder!.totalBytes} bytes of images`).toBeLessThan(hospital.folder!.totalBytes / 5);
+  }
+  console.log(
+    HOSPITALS.map((h) => `${h.name}: sent ${h.traffic!.uploadedBytes} bytes in ${h.traffic!.requests} requests and ${h.traffic!.framesSent} frames; images ${h.folder!.totalBytes} bytes`).join('\n'),
+  );
+  await adminContext.close();
+});
