@@ -227,6 +227,9 @@ export const platform: Platform = {
     wasm.wasmPaths = { mjs: `${absolute}${ORT_WASM_FILE_NAMES.mjs}`, wasm: `${absolute}${ORT_WASM_FILE_NAMES.wasm}` };
     wasm.numThreads = threads;
     wasm.proxy = false;
+    // transformers.js would otherwise re-import ONNX Runtime's loader from a blob: URL, which a Content-Security-Policy
+    // of script-src 'self' refuses; the browser's HTTP cache keeps the files instead.
+    env.useWasmCache = false;
   },
 
   async defaultFeatureCache(): Promise<FeatureCache> {
