@@ -172,8 +172,8 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   });
 
   const guard = { ratePerSecond: config.socketMessagesPerSecond, burst: config.socketBurst, maxFloodRefusals: 1000 };
-  const sites = new SiteGateway(io, { engine, store, clock, logger, metrics, authFailures, guard });
-  const admins = new AdminGateway(io, { engine, store, logger, metrics, authFailures, adminTokenHash: config.adminTokenHash, guard });
+  const sites = new SiteGateway(io, { engine, store, clock, logger, metrics, authFailures, guard, trustProxy: config.trustProxy });
+  const admins = new AdminGateway(io, { engine, store, logger, metrics, authFailures, adminTokenHash: config.adminTokenHash, guard, trustProxy: config.trustProxy });
   const countedPublications = new Set<string>();
   engine.addListener({
     federationChanged: (id) => {

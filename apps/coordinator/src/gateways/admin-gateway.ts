@@ -18,7 +18,7 @@ import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { FailureLimiter } from '../rate-limit.ts';
 import type { CoordinatorStore } from '../store/store.ts';
-import { connectError, SocketGuard, type GuardOptions } from './socket-util.ts';
+import { clientAddress, connectError, SocketGuard, type GuardOptions } from './socket-util.ts';
 
 type AdminNamespace = Namespace<AdminClientEvents, AdminServerEvents>;
 
@@ -28,6 +28,7 @@ export interface AdminGatewayOptions {
   logger: Logger;
   metrics: CoordinatorMetrics;
   authFailures: FailureLimiter;
+  trustProxy: boolean;
   adminTokenHash: string;
   guard: Omit<GuardOptions, 'logger' | 'metrics'>;
 }
@@ -45,7 +46,7 @@ export class AdminGateway {
   ) {
     this.namespace = io.of(ADMIN_NAMESPACE);
     this.namespace.use((socket, next) => {
-      const address = socket.handshake.address;
+      const address = clientAddress(socket, options.trustProxy);
       const refuse = (code: Parameters<typeof connectError>[0], message: string, failure: boolean) => {
         if (failure) options.authFailures.fail(address);
         options.metrics.refused(code);

@@ -23,7 +23,7 @@ import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { FailureLimiter } from '../rate-limit.ts';
 import type { CoordinatorStore } from '../store/store.ts';
-import { connectError, SocketGuard, type GuardOptions } from './socket-util.ts';
+import { clientAddress, connectError, SocketGuard, type GuardOptions } from './socket-util.ts';
 
 interface SiteSocketData {
   siteId: string;
@@ -41,6 +41,7 @@ export interface SiteGatewayOptions {
   logger: Logger;
   metrics: CoordinatorMetrics;
   authFailures: FailureLimiter;
+  trustProxy: boolean;
   guard: Omit<GuardOptions, 'logger' | 'metrics'>;
 }
 
@@ -77,7 +78,7 @@ export class SiteGateway {
   /** Checks the handshake; returns the refusal, or undefined to accept. */
   private authenticate(socket: SiteSocket): Error | undefined {
     const { authFailures, store, metrics } = this.options;
-    const address = socket.handshake.address;
+    const address = clientAddress(socket, this.options.trustProxy);
     const refuse = (code: Parameters<typeof connectError>[0], message: string, countsAsFailure = true) => {
       if (countsAsFailure) authFailures.fail(address);
       metrics.refused(code);

@@ -20,6 +20,19 @@ export function connectError(code: ErrorCode, message: string): Error & { data: 
   return error;
 }
 
+/**
+ * The client's address for rate limiting: the first `X-Forwarded-For` hop behind a trusted reverse proxy, else the
+ * socket's peer address.
+ */
+export function clientAddress(socket: Socket, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = socket.handshake.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return socket.handshake.address;
+}
+
 type AnyAck = (response: Ack) => void;
 
 export interface GuardOptions {
