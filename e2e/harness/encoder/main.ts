@@ -12,6 +12,8 @@ export interface HarnessRun {
   readonly errors: { index: number; name: string; message: string }[];
   readonly textFeatures: number[];
   readonly cachedOnSecondPass: number;
+  /** Features of the first image given as an ImageBitmap (decoded by the page) instead of a File. */
+  readonly bitmapFeatures: number[];
   readonly timings: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
 }
 
@@ -63,6 +65,10 @@ const api: HarnessApi = {
       const result = await encoder.encodeImages(files);
       const again = await encoder.encodeImages(files);
       const text = await encoder.encodeTexts(prompts);
+      const first = files[0];
+      const bitmap = first ? await createImageBitmap(first.source, { imageOrientation: 'from-image' }) : undefined;
+      const fromBitmap = bitmap ? await encoder.encodeImages([bitmap]) : undefined;
+      bitmap?.close();
       return {
         info: encoder.info,
         dim: result.dim,
@@ -71,6 +77,7 @@ const api: HarnessApi = {
         errors: result.errors.map((e) => ({ ...e })),
         textFeatures: Array.from(text.features),
         cachedOnSecondPass: again.cached,
+        bitmapFeatures: fromBitmap ? Array.from(fromBitmap.features) : [],
         timings: result.timings,
       };
     } finally {
