@@ -5,7 +5,7 @@
  * too) into a features file (format: packages/encoder/src/feature-file.ts), with a progress bar on stderr and the list
  * of files that could not be decoded at the end. Features are cached by file content: a second run encodes nothing.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -79,6 +79,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) throw new UsageError(`--batch-size must be a positive integer, got "${values['batch-size'] ?? ''}"`);
   const out = path.resolve(values.out ?? `${path.basename(folder)}.features`);
 
+  const isFolder = await stat(folder).then((st) => st.isDirectory(), () => false);
+  if (!isFolder) throw new UsageError(`${folder} is not a folder`);
   const listed = await listFolder(folder);
   if (listed.items.length === 0) throw new UsageError(`no images (${[...'png jpg jpeg webp gif bmp tif tiff'.split(' ')].join(', ')}) under ${folder}`);
   if (listed.skipped.length > 0) log(`skipping ${listed.skipped.length} non-image files (e.g. ${listed.skipped[0] ?? ''})`);
