@@ -138,6 +138,8 @@ async function main(): Promise<void> {
       out(`    ${name}: ${invite.link}`);
     }
   }
+  const resumed = await virtual.resumeAll();
+  if (resumed > 0) logger.info(`${resumed} virtual hospital(s) started again`);
   if (config.virtualSites > 0) {
     const target = demoId ?? store.listFederations().find((f) => f.status !== 'stopped' && f.status !== 'finished')?.id ?? null;
     if (target === null) {

@@ -53,6 +53,20 @@ export class VirtualHospitals {
     return ids;
   }
 
+  /** After a restart: starts again the virtual hospitals of every federation that is not over. */
+  async resumeAll(): Promise<number> {
+    let started = 0;
+    for (const federation of this.options.store.listFederations()) {
+      if (federation.status === 'stopped' || federation.status === 'finished') continue;
+      for (const site of this.options.store.listSites(federation.id)) {
+        if (!site.virtual || site.revokedAt !== null || this.children.has(site.id)) continue;
+        await this.launch(site, 64);
+        started++;
+      }
+    }
+    return started;
+  }
+
   /** Starts the existing virtual hospitals of a federation and adds new ones up to `count`. */
   async ensure(federationId: string, count: number): Promise<void> {
     const sites = this.options.store.listSites(federationId).filter((s) => s.virtual && s.revokedAt === null);
