@@ -193,3 +193,18 @@ test('very large images are scaled while decoding and still agree with Node (EXI
   // Different decode-time filters (libvips lanczos3, Chromium's high-quality scaler) before the same bicubic resize.
   expect(agreement.minCosine).toBeGreaterThanOrEqual(0.999);
 });
+
+test('the browser feature cache (IndexedDB) survives a reload: nothing is encoded twice', async ({ page }) => {
+  test.setTimeout(300_000);
+  const options = { model: `${base}/models/facmic-tiny-clip`, images: imageNames.map((name) => `${base}/images/${name}`) };
+  await page.goto(`${base}/index.html`);
+  await page.waitForFunction(() => 'facmicHarness' in window);
+  const first = await page.evaluate((o) => window.facmicHarness.encodeWithDefaultCache(o), options);
+  const decodable = imageNames.length - nodeErrors.length;
+  expect(first).toMatchObject({ hits: 0, encoded: decodable });
+  expect(first.cache).toContain('facmic-features');
+  await page.reload();
+  await page.waitForFunction(() => 'facmicHarness' in window);
+  const second = await page.evaluate((o) => window.facmicHarness.encodeWithDefaultCache(o), options);
+  expect(second).toMatchObject({ hits: decodable, encoded: 0 });
+});

@@ -28,6 +28,8 @@ export interface HarnessBench {
 export interface HarnessApi {
   capabilities(): Promise<{ caps: unknown; auto: string; reason: string }>;
   run(options: { device: EncoderDeviceRequest; model: string; images: string[]; prompts: string[] }): Promise<HarnessRun>;
+  /** Encodes with the default (IndexedDB) feature cache and returns the cache counters. */
+  encodeWithDefaultCache(options: { model: string; images: string[] }): Promise<{ hits: number; misses: number; encoded: number; cache: string }>;
   /** Encodes the images once, no feature cache, files fetched before the clock starts (bench.ts). */
   bench(options: { device: EncoderDeviceRequest; model: string; images: string[]; batchSize: number }): Promise<HarnessBench>;
 }
@@ -80,6 +82,16 @@ const api: HarnessApi = {
         bitmapFeatures: fromBitmap ? Array.from(fromBitmap.features) : [],
         timings: result.timings,
       };
+    } finally {
+      await encoder.dispose();
+    }
+  },
+  async encodeWithDefaultCache({ model, images }) {
+    const encoder = await createEncoder({ model, device: 'wasm', wasmPaths: '/ort/' });
+    try {
+      await encoder.encodeImages(await fetchFiles(images));
+      const databases = await indexedDB.databases();
+      return { ...encoder.cacheCounters(), cache: databases.map((d) => d.name).join(',') };
     } finally {
       await encoder.dispose();
     }
