@@ -236,21 +236,14 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     },
     async close() {
       await engine.shutdown();
-      await new Promise<void>((resolvePromise) => {
+      // Socket.IO closes every client, then the HTTP server; idle keep-alive HTTP connections would hold that up.
+      const closed = new Promise<void>((resolvePromise) => {
         void io.close(() => {
           resolvePromise();
         });
       });
       httpServer.closeAllConnections();
-      await new Promise<void>((resolvePromise) => {
-        if (!httpServer.listening) {
-          resolvePromise();
-          return;
-        }
-        httpServer.close(() => {
-          resolvePromise();
-        });
-      });
+      await closed;
     },
   };
 }
