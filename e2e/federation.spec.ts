@@ -178,6 +178,12 @@ test('three browser hospitals finish a federation; images never leave the page',
   await expect(siteChart.locator('tbody tr')).toHaveCount(ROUNDS);
   await expect(siteChart.locator('tbody td', { hasText: '–' })).toHaveCount(0);
 
+  // A hospital downloads its report: one row per round.
+  const [report] = await Promise.all([HOSPITALS[0]!.page!.page.waitForEvent('download'), HOSPITALS[0]!.page!.page.getByRole('button', { name: 'Download report (CSV)' }).click()]);
+  const csv = readFileSync(await report.path(), 'utf8').trim().split('\r\n');
+  expect(csv[0]).toMatch(/^federation,site,round,global_model_accuracy,global_model_balanced_accuracy,local_model_accuracy/);
+  expect(csv.slice(1).map((line) => line.split(',')[2])).toEqual(['1', '2', '3']);
+
   // A hospital classifies an image with the final global model: probabilities over the classes summing to 1.
   const probabilities = await HOSPITALS[2]!.page!.classify(HOSPITALS[2]!.folder!.sampleImage);
   expect(probabilities).toHaveLength(CLASSES.length);

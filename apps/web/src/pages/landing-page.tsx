@@ -1,6 +1,6 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import { buildInviteLink, coordinatorInfoSchema, parseInviteLink, type CoordinatorInfo } from '@facmic/protocol';
-import { Notice } from '../components/ui.tsx';
+import { buildInviteLink, coordinatorInfoSchema, parseInviteLink, type CoordinatorInfo, type FederationSummary } from '@facmic/protocol';
+import { Badge, Notice } from '../components/ui.tsx';
 import { AdminApi } from './admin/admin-api.ts';
 
 const TOKEN_KEY = 'facmic.admin.token';
@@ -65,6 +65,7 @@ export function LandingPage() {
           which averages them, weighted by how many images each hospital has, and sends the result back. Images never leave the hospital’s browser.
         </p>
       </section>
+      {info?.demoFederationId != null && <DemoPanel federationId={info.demoFederationId} />}
       <div className="grid grid-3">
         <div className="card">
           <h2>Hospitals</h2>
@@ -82,28 +83,35 @@ export function LandingPage() {
         </div>
         <div className="card">
           <h2>This coordinator</h2>
-          {info ? (
-            <>
-              <p>
-                Image model: <strong data-testid="landing-model">{info.encoder.modelId}</strong>
-              </p>
-              <p className="small">{info.encoder.note}</p>
-              {info.encoder.source === 'tiny' && (
-                <p className="small muted">
-                  The tiny test model is random: the demo shows the whole system working, but its accuracy says nothing about real CLIP. Run <code>npm run models:fetch</code> on a
-                  machine with internet access to mirror the real CLIP.
-                </p>
-              )}
-            </>
-          ) : infoProblem !== null ? (
+          {info ? <ModelStatement info={info} /> : infoProblem !== null ? (
             <p className="small">The coordinator did not answer ({infoProblem}). Is it running?</p>
           ) : (
             <p className="muted">Asking the coordinator…</p>
           )}
         </div>
       </div>
-      {info?.demoFederationId != null && <DemoPanel federationId={info.demoFederationId} />}
     </div>
+  );
+}
+
+/** Which image model this coordinator uses, and what that means for accuracy, in plain words. */
+function ModelStatement({ info }: { info: CoordinatorInfo }) {
+  const source = info.encoder.source;
+  return (
+    <>
+      <p>
+        Image model: <strong data-testid="landing-model">{info.encoder.modelId}</strong>{' '}
+        {source === 'tiny' ? <Badge tone="warn">test model</Badge> : source === 'mirror' ? <Badge tone="ok">the paper’s CLIP</Badge> : <Badge>chosen by the admin</Badge>}
+      </p>
+      <p className="small">
+        {source === 'tiny'
+          ? 'A tiny CLIP with random weights, generated because no real model was found: everything runs, but accuracy numbers mean nothing.'
+          : source === 'mirror'
+            ? 'CLIP ViT-B/16 from this coordinator’s mirror, as in the paper: accuracy is meaningful.'
+            : 'The model named by the coordinator’s settings (FACMIC_MODEL).'}
+      </p>
+      <p className="small muted">{info.encoder.note}</p>
+    </>
   );
 }
 
@@ -117,6 +125,30 @@ function DemoPanel({ federationId }: { federationId: string }) {
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const api = useMemo(() => (token === null ? null : new AdminApi(window.location.origin, token)), [token]);
+  const [demo, setDemo] = useState<FederationSummary | null>(null);
+
+  // The demo federation's state, refreshed while this page is open.
+  useEffect(() => {
+    if (!api) return;
+    let stopped = false;
+    const load = () => {
+      api.getFederation(federationId).then(
+        (detail) => {
+          if (!stopped) setDemo(detail.summary);
+        },
+        () => {
+          // Shown when an action fails; the status line just stays as it was.
+        },
+      );
+    };
+    load();
+    const timer = setInterval(load, 5000);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [api, federationId]);
+  const over = demo !== null && (demo.status === 'finished' || demo.status === 'stopped');
 
   const fail = (error: unknown) => {
     setBusy(false);
@@ -173,6 +205,20 @@ function DemoPanel({ federationId }: { federationId: string }) {
           <p>{done}</p>
         </Notice>
       )}
+      {demo && (
+        <p className="small" data-testid="demo-status">
+          {demo.name}: {over ? demo.status : `round ${demo.round} of ${demo.totalRounds}`}, {demo.sitesOnline} of {demo.sitesTotal} hospitals online
+          {demo.latestGlobalMetrics ? `, global test accuracy ${(demo.latestGlobalMetrics.accuracy * 100).toFixed(1)} %` : ''}.
+        </p>
+      )}
+      {over && (
+        <Notice tone="info" title="The demo federation is over">
+          <p>
+            Its {demo.totalRounds} rounds are done{demo.status === 'stopped' ? ' (it was stopped)' : ''}. Create a new federation on the <a href="/admin">dashboard</a>, or start the coordinator
+            again with an empty data folder for a fresh demo.
+          </p>
+        </Notice>
+      )}
       {token === null ? (
         <form
           className="row"
@@ -202,10 +248,18 @@ function DemoPanel({ federationId }: { federationId: string }) {
                 Open three demo hospitals
               </button>
             )}
-            <label htmlFor={`${id}-virtual`} className="visually-hidden">
-              How many virtual hospitals
-            </label>
-            <input id={`${id}-virtual`} type="number" min={1} max={32} value={virtualCount} onChange={(e) => { setVirtualCount(e.target.value); }} style={{ width: '5rem', marginTop: 0 }} />
+            <input
+              id={`${id}-virtual`}
+              type="number"
+              min={1}
+              max={32}
+              value={virtualCount}
+              onChange={(e) => {
+                setVirtualCount(e.target.value);
+              }}
+              style={{ width: '5rem', marginTop: 0 }}
+              aria-label="How many virtual hospitals"
+            />
             <button type="button" className="secondary" onClick={addVirtual} disabled={busy}>
               Add virtual hospitals
             </button>

@@ -246,7 +246,7 @@ function loadEncoder(current: WorkerState, info: CoordinatorInfo, federation: Fe
 async function loadData(current: WorkerState, federation: FederationConfig, signal: AbortSignal, progress: (fraction: number | null, message?: string) => void): Promise<SiteData> {
   const saved = await loadSavedDataset(current.datasetKey).catch(() => null);
   if (saved && saved.modelHash === federation.encoder.hash && saved.dim === federation.encoder.featureDim && sameClasses(saved.classNames, federation.classNames)) {
-    post({ type: 'dataset-ready', summary: summarize(saved, 'saved', current.encodedThisSession, saved.names.length, federation) });
+    post({ type: 'dataset-ready', summary: summarize(saved, 'saved', current.encodedThisSession, saved.names.length, federation, null) });
     return toSiteData(saved);
   }
   for (;;) {
@@ -255,7 +255,7 @@ async function loadData(current: WorkerState, federation: FederationConfig, sign
     const abort = new AbortController();
     current.encodingAbort = abort;
     try {
-      const dataset = await encodeDataset(current, federation, request, AbortSignal.any([signal, abort.signal]), progress);
+      const { dataset, cached, seconds } = await encodeDataset(current, federation, request, AbortSignal.any([signal, abort.signal]), progress);
       if (countPart(dataset, 'train') === 0) {
         post({ type: 'dataset-refused', message: 'None of the chosen images could be used for training. Check the list of unreadable files and choose a folder with readable images.' });
         continue;
@@ -263,9 +263,7 @@ async function loadData(current: WorkerState, federation: FederationConfig, sign
       await saveDataset(dataset).catch((error: unknown) => {
         post({ type: 'error', code: 'STORAGE', message: `The features could not be saved in this browser (${errorMessage(error)}); a reload will encode again.`, fatal: false });
       });
-      const encoded = current.encodedThisSession;
-      const cached = current.encoder?.cacheCounters().hits ?? 0;
-      post({ type: 'dataset-ready', summary: summarize(dataset, 'encoded', encoded, cached, federation) });
+      post({ type: 'dataset-ready', summary: summarize(dataset, 'encoded', current.encodedThisSession, cached, federation, seconds) });
       return toSiteData(dataset);
     } catch (error) {
       if (signal.aborted) throw error;
@@ -289,7 +287,7 @@ function countPart(dataset: SavedDataset, part: (typeof SPLIT_PARTS)[number]): n
   return dataset.parts.reduce((n, p) => n + (p === code ? 1 : 0), 0);
 }
 
-function summarize(dataset: SavedDataset, source: DatasetSummary['source'], encoded: number, fromCache: number, federation: FederationConfig): DatasetSummary {
+function summarize(dataset: SavedDataset, source: DatasetSummary['source'], encoded: number, fromCache: number, federation: FederationConfig, seconds: number | null): DatasetSummary {
   const countsPerClass = federation.classNames.map(() => 0);
   for (const label of dataset.labels) countsPerClass[label] = (countsPerClass[label] ?? 0) + 1;
   return {
@@ -298,6 +296,7 @@ function summarize(dataset: SavedDataset, source: DatasetSummary['source'], enco
     countsPerClass,
     encodedThisSession: encoded,
     fromCache,
+    encodeSeconds: seconds,
     failures: dataset.failures,
     savedAt: dataset.savedAt,
   };
@@ -314,7 +313,8 @@ async function encodeDataset(
   request: DatasetRequest,
   signal: AbortSignal,
   progress: (fraction: number | null, message?: string) => void,
-): Promise<SavedDataset> {
+): Promise<{ dataset: SavedDataset; cached: number; seconds: number }> {
+  const started = performance.now();
   const encoder = current.encoder;
   if (!encoder) throw new Error('the encoder is not loaded');
   const images: { name: string; source: Blob | NamedImage['source']; label: number; part: number }[] =
@@ -353,7 +353,7 @@ async function encodeDataset(
     parts[row] = image?.part ?? 0;
     names.push(image?.name ?? `#${index}`);
   });
-  return {
+  const dataset: SavedDataset = {
     key: current.datasetKey,
     modelHash: encoder.info.modelHash,
     dim: result.dim,
@@ -365,6 +365,7 @@ async function encodeDataset(
     failures: result.errors.map((e) => ({ name: e.name, message: e.message })),
     savedAt: Date.now(),
   };
+  return { dataset, cached: result.cached, seconds: (performance.now() - started) / 1000 };
 }
 
 async function classify(requestId: number, image: Blob, name: string): Promise<void> {

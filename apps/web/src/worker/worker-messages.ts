@@ -66,6 +66,8 @@ export interface DatasetSummary {
   readonly encodedThisSession: number;
   /** Images whose features came from the browser's feature cache or the saved dataset. */
   readonly fromCache: number;
+  /** Wall time of this page's encoding of the images (null when the saved dataset was used). */
+  readonly encodeSeconds: number | null;
   readonly failures: readonly { readonly name: string; readonly message: string }[];
   readonly savedAt: number;
 }

@@ -60,7 +60,7 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
     <div className="stack">
       <div className="card-header">
         <h1>{title}</h1>
-        <ConnectionBadge connected={view.connected} everConnected={view.everConnected} />
+        <ConnectionBadge connected={view.connected} everConnected={view.everConnected} ended={view.finished?.reason ?? (view.fatal ? 'failed' : null)} />
       </div>
       {stage !== 'failed' && (
         <ol className="steps" aria-label="Progress">
@@ -135,7 +135,10 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
   );
 }
 
-function ConnectionBadge({ connected, everConnected }: { connected: boolean; everConnected: boolean }) {
+function ConnectionBadge({ connected, everConnected, ended }: { connected: boolean; everConnected: boolean; ended: string | null }) {
+  if (ended === 'finished') return <Badge tone="ok">Complete</Badge>;
+  if (ended === 'stopped') return <Badge tone="danger">Stopped</Badge>;
+  if (ended !== null) return <Badge>Disconnected</Badge>;
   if (connected) return <Badge tone="ok">Connected</Badge>;
   if (everConnected) return <Badge tone="warn">Reconnecting…</Badge>;
   return <Badge>Connecting…</Badge>;

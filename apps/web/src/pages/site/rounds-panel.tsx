@@ -1,7 +1,7 @@
 import type { FederationConfig } from '@facmic/protocol';
 import { LineChart } from '../../charts/line-chart.tsx';
 import { Badge, downloadText, ProgressBar } from '../../components/ui.tsx';
-import { formatBytes, formatCount, formatDuration, formatPercent, formatRelative } from '../../lib/format.ts';
+import { formatBytes, formatCount, formatDuration, formatPercent, formatRate, formatRelative } from '../../lib/format.ts';
 import { siteReportCsv } from '../../lib/site-report.ts';
 import type { SiteSession } from '../../lib/site-session.ts';
 import { useNow } from '../../components/use-now.ts';
@@ -35,7 +35,14 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
           {formatCount(dataset.counts.train)} training and {formatCount(dataset.counts.test)} test images ({formatCount(dataset.counts.validation)} kept aside).{' '}
           {dataset.source === 'saved' ? 'Features loaded from this browser’s storage: ' : 'Images prepared now: '}
           <span data-testid="encoded-this-session">{dataset.encodedThisSession}</span> encoded in this tab,{' '}
-          <span data-testid="from-cache">{dataset.fromCache}</span> from this browser’s storage.
+          <span data-testid="from-cache">{dataset.fromCache}</span> from this browser’s storage
+          {dataset.encodeSeconds !== null && dataset.encodedThisSession > 0 && (
+            <span data-testid="encode-rate" data-seconds={dataset.encodeSeconds} data-images={dataset.encodedThisSession}>
+              {' '}
+              in {formatDuration(dataset.encodeSeconds)} ({formatRate(dataset.encodedThisSession / dataset.encodeSeconds, 'images')})
+            </span>
+          )}
+          .
           {dataset.failures.length > 0 && ` ${dataset.failures.length} file${dataset.failures.length === 1 ? '' : 's'} could not be read.`}
         </p>
       )}
@@ -79,7 +86,9 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
         />
       </div>
       {rounds.length > 0 && (
-        <div className="table-scroll" style={{ marginTop: '1rem' }}>
+        <details open={rounds.length <= 5} style={{ marginTop: '1rem' }}>
+          <summary>Results per round</summary>
+        <div className="table-scroll">
           <table data-testid="site-rounds-table">
             <caption className="visually-hidden">Results per round</caption>
             <thead>
@@ -112,6 +121,7 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
             </tbody>
           </table>
         </div>
+        </details>
       )}
       <div className="row" style={{ marginTop: '1rem' }}>
         <button
