@@ -97,4 +97,23 @@ describe('site client', () => {
     expect(await run).toEqual({ reason: 'aborted', roundsSubmitted: [] });
     await waitFor(() => !t.coordinator.engine.siteSummary(t.store.getSite(invite.site.id)!).online);
   });
+
+  it('retries a round whose model download was cut by a dropped connection', async () => {
+    const other = await createTestFederation(t, { quorum: 1, rounds: 3, globalTest: null });
+    const invite = await createInvite(t, other.config.id, 'Flaky hospital');
+    const site = startSite(t.url, other.config.id, invite.token, { name: 'flaky', encoder: t.encoder, trainPerClass: 2 });
+    let cut = false;
+    let lost = 0;
+    site.on('status', (s) => {
+      if (s.phase === 'downloading' && s.round === 2 && !cut) {
+        cut = true;
+        t.coordinator.io.of('/site').disconnectSockets(true);
+      }
+    });
+    site.on('error', (e) => { if (e.code === 'CONNECTION_LOST') lost++; });
+    const result = await site.run();
+    expect(cut).toBe(true);
+    expect(lost).toBeGreaterThan(0);
+    expect(result).toEqual({ reason: 'finished', roundsSubmitted: [1, 2, 3] });
+  });
 });

@@ -8,7 +8,9 @@ export type LocalErrorCode =
   /** Local training or evaluation failed. */
   | 'TRAINING_FAILED'
   /** The coordinator answered something that does not match the protocol. */
-  | 'PROTOCOL_VIOLATION';
+  | 'PROTOCOL_VIOLATION'
+  /** A request failed because the connection dropped or timed out; it is retried after the reconnection. */
+  | 'CONNECTION_LOST';
 export type SiteErrorCode = ErrorCode | LocalErrorCode;
 
 export class SiteError extends Error {

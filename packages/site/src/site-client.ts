@@ -445,7 +445,8 @@ export class SiteClient {
       } catch (error) {
         if (signal.aborted) return;
         this.handleError(error, `round ${round}`);
-        this.doneRounds.add(round);
+        // A dropped connection is retried after the reconnection; anything else ends this round for the site.
+        if (!(error instanceof SiteError && error.code === 'CONNECTION_LOST')) this.doneRounds.add(round);
         return;
       } finally {
         this.workingRound = null;
@@ -554,7 +555,7 @@ export class SiteClient {
       );
     } catch (error) {
       // Timeout or disconnection: the update stays pending and is sent again once reconnected.
-      this.events.emit('error', { code: 'INTERNAL_ERROR', message: `submission of round ${pending.round} not acknowledged: ${errorMessage(error)}`, fatal: false });
+      this.events.emit('error', { code: 'CONNECTION_LOST', message: `submission of round ${pending.round} not acknowledged: ${errorMessage(error)}`, fatal: false });
       return;
     }
     if (this.pending === pending) this.pending = null;
@@ -583,10 +584,24 @@ export class SiteClient {
   /** An acked request, validated against its ack schema. Throws on timeout, disconnection or a malformed answer. */
   private async request<S extends z.ZodType>(schema: S, event: keyof SiteClientEvents, payload: unknown, timeoutMs?: number): Promise<z.output<S>> {
     const socket = this.socket;
-    if (!socket?.connected) throw new SiteError('INTERNAL_ERROR', 'not connected');
+    if (!socket?.connected) throw new SiteError('CONNECTION_LOST', `not connected (${event})`);
     const timeout = timeoutMs ?? this.options.connection?.requestTimeoutMs ?? 30_000;
     const untyped = socket as unknown as Socket;
-    const raw: unknown = await untyped.timeout(timeout).emitWithAck(event, payload);
+    // A lost connection fails the request at once (rather than at its timeout): the next welcome retries it.
+    const raw: unknown = await new Promise((resolve, reject) => {
+      const onDisconnect = (reason: string) => {
+        reject(new SiteError('CONNECTION_LOST', `connection lost during ${event} (${reason})`));
+      };
+      untyped.once('disconnect', onDisconnect);
+      untyped
+        .timeout(timeout)
+        .emitWithAck(event, payload)
+        .then(resolve, (error: unknown) => {
+          // Socket.IO rejects with a plain Error when the ack times out.
+          reject(new SiteError('CONNECTION_LOST', `no answer to ${event} (${errorMessage(error)})`));
+        })
+        .finally(() => untyped.off('disconnect', onDisconnect));
+    });
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw new SiteError('PROTOCOL_VIOLATION', `malformed answer to ${event}`);
     return parsed.data;
