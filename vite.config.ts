@@ -5,6 +5,12 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   root: 'apps/web',
   plugins: [react()],
-  build: { outDir: '../../dist/web', emptyOutDir: true },
-  worker: { format: 'es' },
+  build: {
+    outDir: '../../dist/web',
+    emptyOutDir: true,
+    // ONNX Runtime and transformers.js are large by nature (the worker loads them once); timing notes are noise here.
+    chunkSizeWarningLimit: 4096,
+    rolldownOptions: { checks: { bundlerTimings: false } },
+  },
+  worker: { format: 'es', rolldownOptions: { checks: { bundlerTimings: false } } },
 });

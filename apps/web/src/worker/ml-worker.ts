@@ -15,7 +15,6 @@ import {
   type NamedImage,
 } from '@facmic/encoder';
 import { FeatureAttention, predict } from '@facmic/learning';
-import { env as transformersEnv } from '@huggingface/transformers';
 import { coordinatorInfoSchema, decodeTensors, type CoordinatorInfo, type FederationConfig } from '@facmic/protocol';
 import { createSiteClient, type SiteClient, type SiteData } from '@facmic/site';
 import { SPLIT_PARTS, datasetKeyFor, featuresOfPart, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
@@ -25,11 +24,6 @@ import { fetchFinalGlobalModel, type GlobalModelFile } from './global-model.ts';
 import type { DatasetImage, DatasetSummary, DemoDatasetRequest, DeviceRequest, PageToWorker, SiteInvite, WorkerToPage } from './worker-messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
-
-// transformers.js would fetch ONNX Runtime's loader into a blob: URL and import that ("wasm cache"), which the
-// coordinator's Content-Security-Policy (script-src 'self') rightly refuses. Load it from /ort/ directly instead; the
-// browser's HTTP cache still keeps the files.
-transformersEnv.useWasmCache = false;
 
 function post(message: WorkerToPage): void {
   self.postMessage(message);
@@ -223,6 +217,11 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
 
 function loadEncoder(current: WorkerState, info: CoordinatorInfo, federation: FederationConfig, device: 'webgpu' | 'wasm' | 'cpu'): Promise<Encoder> {
   current.encoderLoading ??= (async () => {
+    // transformers.js would fetch ONNX Runtime's loader into a blob: URL and import that ("wasm cache"), which the
+    // coordinator's Content-Security-Policy (script-src 'self') rightly refuses. Load it from /ort/ directly; the
+    // browser's HTTP cache still keeps the files.
+    const { env } = await import('@huggingface/transformers');
+    env.useWasmCache = false;
     const base = current.invite.coordinatorUrl;
     const encoder = await createEncoder({
       model: { kind: 'mirror', baseUrl: `${base}${info.paths.models}`, id: federation.encoder.modelId },

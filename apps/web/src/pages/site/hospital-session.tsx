@@ -3,6 +3,7 @@ import { coordinatorInfoSchema, type CoordinatorInfo } from '@facmic/protocol';
 import { Badge, Notice } from '../../components/ui.tsx';
 import type { SiteSession } from '../../lib/site-session.ts';
 import { ClassifyPanel } from './classify-panel.tsx';
+import { DemoPreview } from './demo-preview.tsx';
 import { DevicePanel } from './device-panel.tsx';
 import { EncodingPanel } from './encoding-panel.tsx';
 import { FederationOverview } from './federation-overview.tsx';
@@ -115,6 +116,13 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
       {view.encoding && <EncodingPanel progress={view.encoding} onCancel={site.cancelEncoding} />}
       {view.dataset && federation && <RoundsPanel view={view} session={session} federation={federation} />}
       {view.dataset && federation && <ClassifyPanel view={view} federation={federation} onClassify={site.classify} />}
+      {session.demoSite !== null && federation && stage !== 'choose-images' && (
+        <section className="card" aria-labelledby="demo-images-title">
+          <h2 id="demo-images-title">This demo hospital’s images</h2>
+          <p className="small muted">Generated in this tab: one pattern per class, drawn with this hospital’s own brightness, contrast, tint and noise. Compare with the other demo tabs.</p>
+          <DemoPreview classNames={federation.classNames} siteIndex={session.demoSite} images={view.demoPreview} onRequest={site.requestDemoPreview} />
+        </section>
+      )}
       {joined && overview}
       <details className="card">
         <summary>Leave this federation</summary>
