@@ -45,6 +45,20 @@ async function errorCode(run: Promise<unknown>): Promise<string> {
 }
 
 describe('trainLocal', () => {
+  it('hands the event loop back during a long run, so timers and sockets in the same thread keep running', async () => {
+    const module = FeatureAttention.create('facmic', DIM, 1);
+    let ticks = 0;
+    const timer = setInterval(() => { ticks += 1; }, 1);
+    const started = Date.now();
+    let steps = 0;
+    while (Date.now() - started < 400) steps += (await trainLocal(module, dataset(400, 1), options({ epochs: 2 }))).steps;
+    clearInterval(timer);
+    module.dispose();
+    expect(steps).toBeGreaterThan(0);
+    // Without yielding, no interval callback could run until the loop above ends.
+    expect(ticks).toBeGreaterThan(2);
+  });
+
   it('runs floor(N / batch) steps per epoch (drop_last), epochs and a step limit', async () => {
     const module = FeatureAttention.create('facmic', DIM, 1);
     expect((await trainLocal(module, dataset(30, 1), options())).steps).toBe(3);

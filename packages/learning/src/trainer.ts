@@ -11,6 +11,8 @@
  *   0 when source and pseudo labels share none);
  * - abort: the trainer stops before the next step and rejects with TrainingError 'aborted' (cause: the signal's
  *   reason); the module keeps the steps completed so far.
+ * - the event loop: on CPU and WASM backends a step never awaits real work, so the trainer yields a macrotask at least
+ *   every YIELD_INTERVAL_MS; sockets in the same thread (Socket.IO heartbeats) and other sites keep running.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamOptions } from './adam.ts';
@@ -23,6 +25,13 @@ import { localStep } from './local-step.ts';
 import { SeededRandom } from './prng.ts';
 
 export const DEFAULT_BATCH_SIZE = 32;
+
+/** Longest stretch of training without handing the event loop back. */
+export const YIELD_INTERVAL_MS = 50;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 export interface TrainingProgress {
   /** Steps completed, 1-based. */
@@ -148,7 +157,12 @@ export async function trainLocal(module: FeatureAttention, data: FeatureSet, opt
   const losses: StepLosses[] = [];
   try {
     let order = sourceRandom.permutation(count);
+    let lastYield = Date.now();
     for (let step = 0; step < totalSteps; step++) {
+      if (Date.now() - lastYield >= YIELD_INTERVAL_MS) {
+        await yieldToEventLoop();
+        lastYield = Date.now();
+      }
       if (options.signal?.aborted === true) throw abortError(options.signal, step);
       const epoch = Math.floor(step / perEpoch);
       const indexInEpoch = step % perEpoch;
