@@ -204,3 +204,47 @@ test('three browser hospitals finish a federation; images never leave the page',
   );
   await adminContext.close();
 });
+
+test('a hospital rides out a dropped connection (the coordinator restarts) and finishes', async ({ browser }) => {
+  test.setTimeout(4 * 60_000);
+  const headers = { authorization: `Bearer ${coordinator.adminToken}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${coordinator.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect(response.ok, `${path}: ${response.status}`).toBe(true);
+    return (await response.json()) as unknown;
+  };
+  const rounds = 12;
+  const federation = (await post('/api/federations', {
+    name: 'E2E network drop',
+    classNames: ['glioma', 'pituitary'],
+    rounds,
+    quorum: 1,
+    roundDeadlineSeconds: 600,
+    training: { maxStepsPerRound: 2, batchSize: 8 },
+    reference: { kind: 'generated', count: 8 },
+  })) as { summary: { id: string } };
+  const invite = (await post(`/api/federations/${federation.summary.id}/invites`, { name: 'Hospital D' })) as { link: string; site: { id: string } };
+
+  // A demo hospital: its images are generated in the page, so nothing has to be chosen.
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const traffic = new TrafficRecorder();
+  traffic.watch(context);
+  const hospital = new HospitalPage(await context.newPage());
+  await hospital.open(`${invite.link}&demo=0`);
+  await expect(hospital.activity()).toContainText(/^Round \d+/, { timeout: 120_000 });
+
+  // The connection drops for a while: the page says so and keeps its work.
+  await coordinator.restart(3000);
+  await expect(hospital.page.getByText('Connection lost', { exact: true })).toBeVisible({ timeout: 30_000 });
+  await hospital.waitForFinished(180_000);
+  await expect(hospital.page.getByTestId('round-counter')).toHaveText(`Round ${rounds} of ${rounds}`);
+  await expect(hospital.page.getByText('Connection lost', { exact: true })).toHaveCount(0);
+
+  // Still one site, joined once, with an accepted update for every round.
+  const audit = (await (await fetch(`${coordinator.url}/api/audit?federationId=${federation.summary.id}&limit=1000`, { headers })).json()) as { entries: { action: string }[] };
+  expect(audit.entries.filter((e) => e.action === 'site.joined')).toHaveLength(1);
+  const sites = (await (await fetch(`${coordinator.url}/api/federations/${federation.summary.id}/sites`, { headers })).json()) as { sites: { submissions: number }[] };
+  expect(sites.sites.map((s) => s.submissions)).toEqual([rounds]);
+  expect(traffic.hits).toEqual([]);
+  await context.close();
+});
