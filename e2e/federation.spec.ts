@@ -248,3 +248,32 @@ test('a hospital rides out a dropped connection (the coordinator restarts) and f
   expect(traffic.hits).toEqual([]);
   await context.close();
 });
+
+test('the dashboard pauses, resumes and stops a federation, revokes an invite and downloads a model', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  page.on('dialog', (dialog) => void dialog.accept());
+  const admin = new AdminDashboard(page);
+  await admin.open(coordinator.url, coordinator.adminToken);
+  await admin.createFederation({ name: 'E2E controls', classes: ['glioma', 'pituitary'], rounds: 5, quorum: 2, deadlineSeconds: 600, referenceCount: 8 });
+  await admin.createInvite('Hospital E');
+  const view = page.getByTestId('federation-view');
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(view.getByText('paused', { exact: true })).toBeVisible();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await expect(view.getByText('waiting for hospitals', { exact: true })).toBeVisible();
+
+  await admin.siteRow('Hospital E').getByRole('button', { name: 'Revoke' }).click();
+  await expect(admin.siteRow('Hospital E')).toHaveAttribute('data-activity', 'revoked');
+  await expect(admin.auditEntries('invite.revoked')).toHaveCount(1);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download the initial model' }).click()]);
+  const bytes = readFileSync(await download.path());
+  expect(bytes.subarray(0, 4).toString('latin1')).toBe('FMST');
+
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(view.getByText('stopped', { exact: true })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Pause' })).toBeDisabled();
+  await context.close();
+});
