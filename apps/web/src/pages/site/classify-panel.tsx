@@ -18,9 +18,6 @@ export function ClassifyPanel({ view, federation, onClassify }: { view: SiteView
           ? 'Uses the final shared model. The image is read in this browser only.'
           : 'Available once the federation is complete: the page then loads the final shared model. The image is read in this browser only.'}
       </p>
-      <label htmlFor={id} className="button secondary" aria-disabled={!view.finished}>
-        Choose an image…
-      </label>
       <input
         id={id}
         type="file"
@@ -34,6 +31,9 @@ export function ClassifyPanel({ view, federation, onClassify }: { view: SiteView
           e.currentTarget.value = '';
         }}
       />
+      <label htmlFor={id} className="button secondary" aria-disabled={!view.finished}>
+        Choose an image…
+      </label>
       {view.classifying && (
         <p role="status" className="small">
           Classifying…

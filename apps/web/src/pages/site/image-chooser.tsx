@@ -129,9 +129,6 @@ function FolderChooser({ federation, seed, onImages, waiting }: ImageChooserProp
           void filesFromEntries(entries).then(({ files, unreadable: bad }) => { accept(files, bad); });
         }}
       >
-        <label htmlFor={inputId} className="button">
-          Choose a folder…
-        </label>
         <input
           id={inputId}
           ref={inputRef}
@@ -141,8 +138,13 @@ function FolderChooser({ federation, seed, onImages, waiting }: ImageChooserProp
           data-testid="folder-input"
           onChange={(e) => {
             if (e.currentTarget.files) accept(filesFromInput(e.currentTarget.files));
+            // Choosing the same folder again must be noticed too.
+            e.currentTarget.value = '';
           }}
         />
+        <label htmlFor={inputId} className="button">
+          Choose a folder…
+        </label>
         <p className="small muted" style={{ margin: '0.5rem 0 0' }}>
           or drag the folder here
         </p>
