@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { AuditEntry, SiteSummary } from '@facmic/protocol';
+import { describeDetails } from './dashboard-data.ts';
 
 function actorName(actor: string, sites: readonly SiteSummary[]): string {
   if (actor.startsWith('site:')) {
@@ -9,26 +10,14 @@ function actorName(actor: string, sites: readonly SiteSummary[]): string {
   return actor;
 }
 
-/** Details in words: times as clock times, lists joined, nested objects left out. */
-export function describeDetails(details: Record<string, unknown>): string {
-  return Object.entries(details)
-    .flatMap(([k, v]) => {
-      if (v === null || v === undefined) return [];
-      if (typeof v === 'number' && /(deadline|At)$/.test(k) && v > 1e12) return [`${k}: ${new Date(v).toLocaleTimeString()}`];
-      if (Array.isArray(v)) return [`${k}: ${v.map((item: unknown) => (typeof item === 'string' || typeof item === 'number' ? String(item) : JSON.stringify(item))).join(' ')}`];
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return [`${k}: ${String(v)}`];
-      return [];
-    })
-    .join(', ');
-}
-
 /** Who did what and when, newest first. */
 export function AuditLog({ entries, sites }: { entries: readonly AuditEntry[]; sites: readonly SiteSummary[] }) {
   const [filter, setFilter] = useState('');
   const needle = filter.trim().toLowerCase();
+  const siteName = (id: string) => sites.find((s) => s.id === id)?.name ?? id;
   const shown = [...entries]
     .reverse()
-    .filter((e) => needle === '' || `${e.action} ${actorName(e.actor, sites)} ${describeDetails(e.details)}`.toLowerCase().includes(needle));
+    .filter((e) => needle === '' || `${e.action} ${actorName(e.actor, sites)} ${describeDetails(e.details, siteName)}`.toLowerCase().includes(needle));
   return (
     <section className="card" aria-labelledby="audit-title" data-testid="audit-log">
       <div className="card-header">
@@ -60,7 +49,7 @@ export function AuditLog({ entries, sites }: { entries: readonly AuditEntry[]; s
                   </td>
                   <td>{actorName(e.actor, sites)}</td>
                   <td>{e.action}</td>
-                  <td className="small">{describeDetails(e.details)}</td>
+                  <td className="small">{describeDetails(e.details, siteName)}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FederationSummary, RoundSummary, SiteSummary, SubmissionSummary } from '@facmic/protocol';
-import { FULL_CLIP_BYTES, globalSeries, reductionFactor, roundTraffic, siteActivity, siteSeries } from './dashboard-data.ts';
+import { describeDetails, FULL_CLIP_BYTES, globalSeries, reductionFactor, roundTraffic, siteActivity, siteSeries } from './dashboard-data.ts';
 
 const site = (over: Partial<SiteSummary> = {}): SiteSummary => ({
   id: 'site-a',
@@ -87,5 +87,13 @@ describe('dashboard data', () => {
     expect(reductionFactor(12_000_000, 6 * FULL_CLIP_BYTES)).toBe('300×');
     expect(reductionFactor(0, 1)).toBe('–');
     expect(reductionFactor(10, 55)).toBe('5.5×');
+  });
+
+  it('describes audit details in words', () => {
+    const names: Record<string, string> = { 'site-a1': 'Hospital A', 'site-b2': 'Hospital B' };
+    const text = describeDetails({ round: 2, participants: ['site-a1', 'site-b2'], siteId: 'site-a1', virtual: false, deadline: Date.UTC(2026, 0, 1, 12, 0, 0), nested: { x: 1 }, none: null }, (id) => names[id] ?? id);
+    expect(text).toMatch(/^round: 2; participants: Hospital A, Hospital B; siteId: Hospital A; virtual: false; deadline: \S+/);
+    expect(text).not.toContain('nested');
+    expect(text).not.toContain('none');
   });
 });

@@ -111,3 +111,18 @@ export function reductionFactor(actual: number, full: number): string {
   const factor = full / actual;
   return factor >= 100 ? `${Math.round(factor).toLocaleString('en-US')}×` : `${factor.toFixed(1)}×`;
 }
+
+/** Details in words: times as clock times, site ids as hospital names, lists joined, nested objects left out. */
+export function describeDetails(details: Record<string, unknown>, siteName: (id: string) => string = (id) => id): string {
+  const word = (item: unknown): string => (typeof item === 'string' ? (item.startsWith('site-') ? siteName(item) : item) : typeof item === 'number' ? String(item) : JSON.stringify(item));
+  return Object.entries(details)
+    .flatMap(([k, v]) => {
+      if (v === null || v === undefined) return [];
+      if (typeof v === 'number' && /(deadline|At)$/.test(k) && v > 1e12) return [`${k}: ${new Date(v).toLocaleTimeString()}`];
+      if (Array.isArray(v)) return [`${k}: ${v.map(word).join(', ')}`];
+      if (typeof v === 'string') return [`${k}: ${word(v)}`];
+      if (typeof v === 'number' || typeof v === 'boolean') return [`${k}: ${String(v)}`];
+      return [];
+    })
+    .join('; ');
+}
