@@ -5,6 +5,7 @@
  */
 import { decodeTensors, roundSummarySchema } from '@facmic/protocol';
 import { z } from 'zod';
+import type { ModuleState } from '@facmic/learning/plain';
 import type { SiteRunResult } from '@facmic/site';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTfBackend } from '../src/tf-backend.ts';
@@ -33,6 +34,11 @@ describe('a federation of three Node sites', () => {
       const invite = await createInvite(t, federationId, `Hospital ${i + 1}`);
       return startSite(t.url, federationId, invite.token, { name: `hospital-${i + 1}`, encoder: t.encoder, trainPerClass: n, seed: i + 1, weightsDtype: i === 2 ? 'float16' : 'float32' });
     }));
+    const models = sites.map((site) => {
+      const received: { round: number; state: ModuleState }[] = [];
+      site.on('model', (m) => received.push({ round: m.round, state: m.state }));
+      return received;
+    });
     const results: SiteRunResult[] = await Promise.all(sites.map((s) => s.run()));
     for (const result of results) {
       expect(result.reason).toBe('finished');
@@ -76,6 +82,13 @@ describe('a federation of three Node sites', () => {
       }
     }
     expect(t.store.listSubmissions(federationId, 1).find((s) => s.sampleCount === 48)?.dtype).toBe('float16');
+
+    // Every site ends holding the final global model (what its classify panel uses), equal to the published one.
+    const finalModel = decodeTensors(t.store.getGlobalModel(federationId, 3)!.weights, { expected: spec }).tensors;
+    for (const received of models) {
+      expect(received.map((m) => m.round)).toEqual([0, 1, 2, 3]);
+      expect(Array.from(received.at(-1)!.state['3.weight']!.data)).toEqual(Array.from(finalModel['3.weight']!.data));
+    }
 
     await t.coordinator.engine.idle();
     const body = await apiParsed(z.object({ rounds: z.array(roundSummarySchema) }), t.url, `/api/federations/${federationId}/rounds`, { token: t.adminToken });

@@ -1,4 +1,5 @@
 /** The site client's small typed event API. */
+import type { ModuleState } from '@facmic/learning/plain';
 import type { ErrorCode, EvalMetrics, RoundUpdate, SessionWelcome, SitePhase, SiteRoundMetrics } from '@facmic/protocol';
 
 /** Failures that come from the site itself rather than from the coordinator. */
@@ -41,8 +42,12 @@ export interface SiteEventMap {
   connection: { connected: boolean; reason: string | null };
   /** The round as this site sees it. */
   round: RoundUpdate;
-  /** A global model was downloaded. */
-  model: { round: number; checksum: string; bytes: number };
+  /**
+   * A global model was downloaded: the one a round trains from, and the final one when the federation ends.
+   * `state` is the decoded module (validated against the federation's module); use it to classify with the newest
+   * shared model at any time.
+   */
+  model: { round: number; checksum: string; bytes: number; state: ModuleState };
   /** A model was evaluated on the local test split (`global`: the model received, `local`: after training). */
   evaluated: { round: number; model: 'global' | 'local'; metrics: EvalMetrics };
   /** One local training step. */

@@ -403,8 +403,25 @@ export class SiteClient {
     }
   }
 
+  /** Downloads the newest global model once the federation has ended, so the site keeps the final shared model. */
+  private async fetchFinalModel(update: RoundUpdate): Promise<void> {
+    const federation = this.federation;
+    if (!federation || this.cachedModel?.round === update.latestModelRound) return;
+    try {
+      const answer = await this.request(modelAckSchema, 'model:get', { round: update.latestModelRound });
+      if (!answer.ok) throw new SiteError(answer.code, answer.message);
+      const state = decodeTensors(answer.data, { expected: specOf(federation.module.kind, federation.module.featureDim) }).tensors;
+      this.cachedModel = { round: update.latestModelRound, state };
+      this.events.emit('model', { round: update.latestModelRound, checksum: answer.checksum, bytes: answer.data.byteLength, state });
+    } catch (error) {
+      // The federation is over either way; the site just has no copy of the final model.
+      this.events.emit('error', { code: error instanceof SiteError ? error.code : 'PROTOCOL_VIOLATION', message: `final model: ${error instanceof Error ? error.message : String(error)}`, fatal: false });
+    }
+  }
+
   private async act(update: RoundUpdate): Promise<void> {
     if (update.status === 'finished') {
+      await this.fetchFinalModel(update);
       this.setStatus({ phase: 'finished', progress: null, round: update.round, message: null });
       this.finish({ reason: 'finished' });
       return;
@@ -473,7 +490,7 @@ export class SiteClient {
       if (!answer.ok) throw new SiteError(answer.code, answer.message);
       state = decodeTensors(answer.data, { expected: spec }).tensors;
       this.cachedModel = { round: round - 1, state };
-      this.events.emit('model', { round: round - 1, checksum: answer.checksum, bytes: answer.data.byteLength });
+      this.events.emit('model', { round: round - 1, checksum: answer.checksum, bytes: answer.data.byteLength, state });
     }
     signal.throwIfAborted();
 

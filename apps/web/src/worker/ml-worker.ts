@@ -15,12 +15,12 @@ import {
   type NamedImage,
 } from '@facmic/encoder';
 import { FeatureAttention, predict } from '@facmic/learning';
-import { coordinatorInfoSchema, decodeTensors, type CoordinatorInfo, type FederationConfig } from '@facmic/protocol';
+import type { ModuleState } from '@facmic/learning/plain';
+import { coordinatorInfoSchema, type CoordinatorInfo, type FederationConfig } from '@facmic/protocol';
 import { createSiteClient, type SiteClient, type SiteData } from '@facmic/site';
 import { SPLIT_PARTS, datasetKeyFor, featuresOfPart, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
 import { startTfjsBackend } from './tfjs-backend.ts';
 import { demoPreview, generateDemoImages } from './demo-images.ts';
-import { fetchFinalGlobalModel, type GlobalModelFile } from './global-model.ts';
 import type { DatasetImage, DatasetSummary, DemoDatasetRequest, DeviceRequest, PageToWorker, SiteInvite, WorkerToPage } from './worker-messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -50,9 +50,8 @@ interface WorkerState {
   encodedThisSession: number;
   textFeatures: { federationHash: string; features: Float32Array } | null;
   clientName: string;
-  /** The round loop has ended (finished, stopped, or failed): its connection is closed. */
-  loopEnded: boolean;
-  finalModel: GlobalModelFile | null;
+  /** The newest global model the round loop downloaded (the final one once the federation has finished). */
+  globalModel: { round: number; state: ModuleState } | null;
 }
 
 let state: WorkerState | null = null;
@@ -129,8 +128,7 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
     encodedThisSession: 0,
     textFeatures: null,
     clientName,
-    loopEnded: false,
-    finalModel: null,
+    globalModel: null,
   };
   const current = state;
   const saved = await loadSavedDataset(current.datasetKey).catch(() => null);
@@ -192,6 +190,7 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
       post({ type: 'step', round: s.round, step: s.step, totalSteps: s.totalSteps, loss: s.loss });
     });
     site.on('model', (m) => {
+      if (current.globalModel === null || m.round >= current.globalModel.round) current.globalModel = { round: m.round, state: m.state };
       post({ type: 'model', round: m.round, bytes: m.bytes });
     });
     site.on('submitted', (s) => {
@@ -209,7 +208,6 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
     await site.run().catch(() => {
       // Fatal errors were already posted through the 'error' event.
     });
-    current.loopEnded = true;
   } catch (error) {
     post({ type: 'error', code: 'STARTUP_FAILED', message: errorMessage(error), fatal: true });
   }
@@ -217,11 +215,6 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
 
 function loadEncoder(current: WorkerState, info: CoordinatorInfo, federation: FederationConfig, device: 'webgpu' | 'wasm' | 'cpu'): Promise<Encoder> {
   current.encoderLoading ??= (async () => {
-    // transformers.js would fetch ONNX Runtime's loader into a blob: URL and import that ("wasm cache"), which the
-    // coordinator's Content-Security-Policy (script-src 'self') rightly refuses. Load it from /ort/ directly; the
-    // browser's HTTP cache still keeps the files.
-    const { env } = await import('@huggingface/transformers');
-    env.useWasmCache = false;
     const base = current.invite.coordinatorUrl;
     const encoder = await createEncoder({
       model: { kind: 'mirror', baseUrl: `${base}${info.paths.models}`, id: federation.encoder.modelId },
@@ -380,11 +373,9 @@ async function classify(requestId: number, image: Blob, name: string): Promise<v
       const text = await encoder.encodeTexts(federation.prompts);
       current.textFeatures = { federationHash: federation.features.checksum, features: text.features };
     }
-    if (!current.loopEnded) throw new Error('the shared model can be tried here once the federation is complete');
-    current.finalModel ??= await fetchFinalGlobalModel(current.invite, current.clientName);
-    const global = current.finalModel;
-    const moduleState = decodeTensors(global.bytes).tensors;
-    const module = FeatureAttention.fromState(federation.module.kind, federation.module.featureDim, moduleState);
+    const global = current.globalModel;
+    if (!global) throw new Error('no shared model yet: it arrives when this hospital takes part in its first round');
+    const module = FeatureAttention.fromState(federation.module.kind, federation.module.featureDim, global.state);
     try {
       const result = await predict(module, { dim: encoded.dim, features: encoded.features }, { dim: encoded.dim, features: current.textFeatures.features });
       post({ type: 'classified', result: { requestId, name, probabilities: Array.from(result.probabilities), modelRound: global.round } });

@@ -10,13 +10,15 @@ export function ClassifyPanel({ view, federation, onClassify }: { view: SiteView
   const latest = view.classifications[0];
   const total = latest ? latest.probabilities.reduce((a, b) => a + b, 0) : 0;
   const top = latest ? latest.probabilities.indexOf(Math.max(...latest.probabilities)) : -1;
+  const ready = view.globalModelRound !== null;
+  const modelName = view.globalModelRound === 0 ? 'the initial shared model' : `the shared model after round ${view.globalModelRound}`;
   return (
     <section className="card" aria-labelledby={`${id}-title`} data-testid="classify-panel">
       <h2 id={`${id}-title`}>Classify an image</h2>
       <p className="small muted">
-        {view.finished
-          ? 'Uses the final shared model. The image is read in this browser only.'
-          : 'Available once the federation is complete: the page then loads the final shared model. The image is read in this browser only.'}
+        {ready
+          ? `Uses ${view.finished ? 'the final shared model' : modelName}. The image is read in this browser only.`
+          : 'Available once this hospital has received the shared model (at its first round). The image is read in this browser only.'}
       </p>
       <input
         id={id}
@@ -24,14 +26,14 @@ export function ClassifyPanel({ view, federation, onClassify }: { view: SiteView
         accept="image/png,image/jpeg,image/webp,image/gif,image/bmp"
         className="visually-hidden"
         data-testid="classify-input"
-        disabled={view.classifying || !view.finished}
+        disabled={view.classifying || !ready}
         onChange={(e) => {
           const file = e.currentTarget.files?.[0];
           if (file) onClassify(file, file.name);
           e.currentTarget.value = '';
         }}
       />
-      <label htmlFor={id} className="button secondary" aria-disabled={!view.finished}>
+      <label htmlFor={id} className="button secondary" aria-disabled={!ready}>
         Choose an image…
       </label>
       {view.classifying && (

@@ -52,6 +52,12 @@ describe('site view', () => {
     expect(view.encodingCancelled).toBe(true);
   });
 
+  it('keeps the round of the newest shared model, for the classify panel', () => {
+    expect(INITIAL_SITE_VIEW.globalModelRound).toBeNull();
+    const view = run([{ type: 'model', round: 0, bytes: 10 }, { type: 'model', round: 2, bytes: 10 }, { type: 'model', round: 1, bytes: 10 }]);
+    expect(view.globalModelRound).toBe(2);
+  });
+
   it('tells reconnecting from connecting, and keeps only fatal errors as fatal', () => {
     let view = run([{ type: 'connection', connected: true, reason: null }, { type: 'connection', connected: false, reason: 'transport close' }]);
     expect(describeActivity(view)).toMatch(/Reconnecting/);

@@ -36,6 +36,8 @@ export interface SiteView {
   readonly finished: { readonly reason: string; readonly rounds: readonly number[] } | null;
   readonly refused: { readonly round: number; readonly message: string } | null;
   readonly classifications: readonly ClassifyResult[];
+  /** Round of the newest shared model this page holds (what the classify panel uses), null before the first. */
+  readonly globalModelRound: number | null;
   readonly classifyProblem: string | null;
   readonly classifying: boolean;
   readonly demoPreview: readonly { readonly className: string; readonly image: RgbaImage }[] | null;
@@ -65,6 +67,7 @@ export const INITIAL_SITE_VIEW: SiteView = {
   finished: null,
   refused: null,
   classifications: [],
+  globalModelRound: null,
   classifyProblem: null,
   classifying: false,
   demoPreview: null,
@@ -112,9 +115,10 @@ export function reduceSiteView(view: SiteView, message: WorkerToPage | PageActio
       return { ...view, encoding: null, datasetProblem: message.message, datasetSent: false };
     case 'step':
       return { ...view, training: { round: message.round, step: message.step, totalSteps: message.totalSteps, loss: message.loss } };
+    case 'model':
+      return { ...view, globalModelRound: Math.max(message.round, view.globalModelRound ?? 0) };
     case 'evaluated':
     case 'submitted':
-    case 'model':
       return view;
     case 'refused':
       return { ...view, refused: { round: message.round, message: message.message } };
