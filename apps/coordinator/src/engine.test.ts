@@ -17,13 +17,14 @@ function makeEngine(store: CoordinatorStore, clock: FakeClock, reconnectGraceMs 
   return new FederationEngine({ store, clock, logger: silentLogger, reconnectGraceMs });
 }
 
-function createFederation(engine: FederationEngine, quorum: number, rounds = 3): string {
+function createFederation(engine: FederationEngine, quorum: number, rounds = 3, minRoundSeconds = 0): string {
   const { reference: _r, globalTest: _g, ...settings } = createFederationRequestSchema.parse({
     name: 'F',
     classNames: ['a', 'b'],
     quorum,
     rounds,
     roundDeadlineSeconds: DEADLINE_S,
+    minRoundSeconds,
   });
   const features = encodeTensors({
     [FEATURE_TENSOR_NAMES.text]: { shape: [2, DIM], data: new Float32Array(2 * DIM).fill(1) },
@@ -155,6 +156,48 @@ describe('FederationEngine', () => {
     expect(submit(b, 2, 2)).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
     expect(submit(a, 1, 9)).toMatchObject({ ok: false, code: 'DUPLICATE_SUBMISSION' });
     expect(submit(a, 1, 1)).toMatchObject({ ok: true, duplicate: true });
+  });
+
+  it('keeps a paced round open until its shortest length even when every update is in', async () => {
+    createFederation(engine, 2, 3, 6);
+    const [a, b] = ['a', 'b'].map(addSite) as [SiteRecord, SiteRecord];
+    connect(a);
+    connect(b);
+    clock.advance(1_000);
+    expect(submit(a, 1, 1)).toMatchObject({ ok: true });
+    expect(submit(b, 1, 2)).toMatchObject({ ok: true });
+    await flush();
+    expect(federation()).toMatchObject({ status: 'training', round: 1 });
+    clock.advance(4_999);
+    expect(federation()).toMatchObject({ status: 'training', round: 1 });
+    clock.advance(1);
+    expect(store.getRound('fed-1', 1)?.status).toBe('published');
+    expect(store.getRound('fed-1', 1)?.closedAt).toBe(store.getRound('fed-1', 1)!.startedAt + 6_000);
+    // Round 2 is paced from its own start; an admin may drop the pace, which closes a round that waits for it.
+    expect(federation()).toMatchObject({ status: 'training', round: 2 });
+    expect(submit(a, 2, 3)).toMatchObject({ ok: true });
+    expect(submit(b, 2, 4)).toMatchObject({ ok: true });
+    await flush();
+    expect(federation().round).toBe(2);
+    engine.updateSettings('fed-1', { minRoundSeconds: 0 }, 'admin');
+    expect(store.getRound('fed-1', 2)?.status).toBe('published');
+    expect(() => engine.updateSettings('fed-1', { minRoundSeconds: DEADLINE_S }, 'admin')).toThrow(/shorter than the round deadline/);
+    expect(() => engine.updateSettings('fed-1', { roundDeadlineSeconds: 5, minRoundSeconds: 5 }, 'admin')).toThrow(/shorter than the round deadline/);
+  });
+
+  it('a paced round paused while it waits closes after resume, at its shortest length', async () => {
+    createFederation(engine, 2, 3, 6);
+    const [a, b] = ['a', 'b'].map(addSite) as [SiteRecord, SiteRecord];
+    connect(a);
+    connect(b);
+    expect(submit(a, 1, 1)).toMatchObject({ ok: true });
+    expect(submit(b, 1, 2)).toMatchObject({ ok: true });
+    await flush();
+    engine.pause('fed-1', 'admin');
+    clock.advance(10_000);
+    expect(federation()).toMatchObject({ status: 'paused', round: 1 });
+    engine.resume('fed-1', 'admin');
+    expect(store.getRound('fed-1', 1)?.status).toBe('published');
   });
 
   it('extends a round below quorum at the deadline and opens it to sites that became ready', async () => {

@@ -109,6 +109,8 @@ export class FederationEngine {
   private readonly keepRounds: number | null;
   private readonly presence = new Map<string, Presence>();
   private readonly timers = new Map<string, TimerHandle>();
+  /** Paced rounds (`minRoundSeconds`) whose updates are all in: the timer closes them at their shortest length. */
+  private readonly paceTimers = new Map<string, TimerHandle>();
   private readonly listeners: EngineListener[] = [];
   private readonly strategy = AGGREGATION_STRATEGIES.fedavg();
   private readonly evaluations = new Set<Promise<void>>();
@@ -142,6 +144,11 @@ export class FederationEngine {
     this.announce((l) => { l.audit(entry); });
   }
 
+  /** Audits an admin action taken outside the state machine (a new demo run), and tells the dashboards. */
+  recordAudit(actor: string, action: string, federationId: string | null, details: Record<string, unknown> = {}): void {
+    this.audit(actor, action, federationId, details);
+  }
+
   // ---- life cycle ---------------------------------------------------------------------------------------------
 
   /** After a (re)start: re-arm deadlines, finish interrupted aggregations, evaluate models that lack metrics. */
@@ -163,6 +170,8 @@ export class FederationEngine {
           this.logger.info('open round resumed with a grace period for sites to reconnect', { federation: federation.id, round: federation.round, graceMs: this.reconnectGraceMs });
         }
         this.armDeadline(federation.id);
+        // A paced round may have had every update before the restart.
+        this.maybeCloseRound(federation.id);
       }
       if (federation.hasGlobalTest) {
         for (const model of this.store.listGlobalModels(federation.id)) {
@@ -175,8 +184,9 @@ export class FederationEngine {
   /** Cancels timers; pending evaluations are awaited. */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.timers.values()) timer.cancel();
+    for (const timer of [...this.timers.values(), ...this.paceTimers.values()]) timer.cancel();
     this.timers.clear();
+    this.paceTimers.clear();
     await Promise.allSettled([...this.evaluations]);
   }
 
@@ -226,9 +236,18 @@ export class FederationEngine {
     return record;
   }
 
-  updateSettings(federationId: string, patch: Partial<Pick<FederationSettingsRecord, 'name' | 'rounds' | 'quorum' | 'roundDeadlineSeconds'>>, actor: string): FederationRecord {
+  updateSettings(
+    federationId: string,
+    patch: Partial<Pick<FederationSettingsRecord, 'name' | 'rounds' | 'quorum' | 'roundDeadlineSeconds' | 'minRoundSeconds'>>,
+    actor: string,
+  ): FederationRecord {
     const federation = this.requireFederation(federationId);
     if (TERMINAL.includes(federation.status)) throw new EngineError('INVALID_TRANSITION', `the federation is ${federation.status}; its settings can no longer change`);
+    const minRoundSeconds = patch.minRoundSeconds ?? federation.settings.minRoundSeconds;
+    const roundDeadlineSeconds = patch.roundDeadlineSeconds ?? federation.settings.roundDeadlineSeconds;
+    if (minRoundSeconds >= roundDeadlineSeconds) {
+      throw new EngineError('BAD_REQUEST', `the shortest round (${minRoundSeconds} s) must be shorter than the round deadline (${roundDeadlineSeconds} s)`);
+    }
     if (patch.rounds !== undefined && patch.rounds < federation.round) {
       throw new EngineError('INVALID_TRANSITION', `round ${federation.round} has already started; rounds cannot be fewer`);
     }
@@ -263,6 +282,7 @@ export class FederationEngine {
       this.audit(actor, 'federation.paused', federationId, { round: federation.round, from: federation.status });
     });
     this.cancelDeadline(federationId);
+    this.cancelPace(federationId);
     this.announce((l) => { l.federationChanged(federationId); });
     if (federation.status === 'training') this.announce((l) => { l.roundChanged(federationId, federation.round); });
     return this.requireFederation(federationId);
@@ -301,6 +321,7 @@ export class FederationEngine {
       this.audit(actor, 'federation.stopped', federationId, { round: federation.round, abandonedRound: openRound });
     });
     this.cancelDeadline(federationId);
+    this.cancelPace(federationId);
     this.announce((l) => { l.federationChanged(federationId); });
     if (openRound !== null) this.announce((l) => { l.roundChanged(federationId, openRound); });
     return this.requireFederation(federationId);
@@ -309,6 +330,7 @@ export class FederationEngine {
   deleteFederation(federationId: string, actor: string): void {
     const federation = this.requireFederation(federationId);
     this.cancelDeadline(federationId);
+    this.cancelPace(federationId);
     const sites = this.store.listSites(federationId);
     this.store.transaction(() => {
       this.store.deleteFederation(federationId);
@@ -584,7 +606,10 @@ export class FederationEngine {
     this.announce((l) => { l.roundChanged(federationId, round); });
   }
 
-  /** training r -> aggregating r when every participant has submitted and quorum holds. */
+  /**
+   * training r -> aggregating r when every participant has submitted and quorum holds, and a paced round
+   * (`minRoundSeconds`) has run its shortest length; until then a timer waits for it.
+   */
   maybeCloseRound(federationId: string): void {
     if (this.stopped) return;
     const federation = this.store.getFederation(federationId);
@@ -597,7 +622,19 @@ export class FederationEngine {
       const site = this.store.getSite(id);
       return site !== null && site.revokedAt === null;
     });
-    if (active.every((id) => submitted.has(id))) this.aggregate(federationId, round.round);
+    if (!active.every((id) => submitted.has(id))) return;
+    const earliestClose = round.startedAt + federation.settings.minRoundSeconds * 1000;
+    const wait = earliestClose - this.clock.now();
+    if (wait > 0) {
+      if (!this.paceTimers.has(federationId)) {
+        this.paceTimers.set(federationId, this.clock.setTimer(wait, () => {
+          this.paceTimers.delete(federationId);
+          this.maybeCloseRound(federationId);
+        }));
+      }
+      return;
+    }
+    this.aggregate(federationId, round.round);
   }
 
   private onDeadline(federationId: string, roundNumber: number): void {
@@ -647,6 +684,7 @@ export class FederationEngine {
         this.store.updateRound(federationId, roundNumber, { status: 'aggregating', closedAt: now, deadline: null });
       });
       this.cancelDeadline(federationId);
+      this.cancelPace(federationId);
       this.announce((l) => { l.federationChanged(federationId); });
     }
     const submissions = this.store.listSubmissions(federationId, roundNumber, { withWeights: true });
@@ -740,6 +778,11 @@ export class FederationEngine {
     this.timers.delete(federationId);
   }
 
+  private cancelPace(federationId: string): void {
+    this.paceTimers.get(federationId)?.cancel();
+    this.paceTimers.delete(federationId);
+  }
+
   // ---- views ----------------------------------------------------------------------------------------------------
 
   requireFederation(federationId: string): FederationRecord {
@@ -794,6 +837,7 @@ export class FederationEngine {
       training: s.training,
       quorum: s.quorum,
       roundDeadlineSeconds: s.roundDeadlineSeconds,
+      minRoundSeconds: s.minRoundSeconds,
       encoder: federation.encoder,
       module: { kind: s.method, featureDim: federation.encoder.featureDim },
       features: { referenceCount: federation.referenceCount, checksum: federation.featuresChecksum },

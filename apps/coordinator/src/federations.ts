@@ -3,6 +3,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { initialModuleState } from '@facmic/learning';
 import { buildInviteLink, type FederationSettings, type InviteCreated } from '@facmic/protocol';
 import { generateId, generateToken, hashToken } from './auth.ts';
+import { demoRunId, demoRunSettings } from './demo.ts';
 import type { FederationEngine } from './engine.ts';
 import { EngineError } from './engine.ts';
 import type { FeatureEncoder } from './features/feature-encoder.ts';
@@ -22,8 +23,17 @@ export interface FederationServiceOptions {
   publicUrl: () => string;
 }
 
+/** A new demo run and the run it replaced (stopped if it was still going), or null. */
+export interface DemoRun {
+  record: FederationRecord;
+  previous: FederationRecord | null;
+}
+
+const TERMINAL_STATUSES: readonly string[] = ['stopped', 'finished'];
+
 export class FederationService {
   private readonly creating = new Set<string>();
+  private demoRunStarting: Promise<DemoRun> | null = null;
 
   constructor(private readonly options: FederationServiceOptions) {}
 
@@ -55,6 +65,30 @@ export class FederationService {
     } finally {
       this.creating.delete(id);
     }
+  }
+
+  /**
+   * A fresh run of the demo federation (same settings, next free id `demo-brain-tumor[-n]`), made the current demo.
+   * The run it replaces is stopped once the new one exists (so a failed start changes nothing) and stays listed.
+   * Audited as `demo.run-started`. A request while a run is being created gets that run.
+   */
+  startDemoRun(actor: string): Promise<DemoRun> {
+    if (this.demoRunStarting) return this.demoRunStarting;
+    const starting = (async (): Promise<DemoRun> => {
+      const previousId = this.demoFederationId();
+      let run = 1;
+      while (this.options.store.getFederation(demoRunId(run)) || this.creating.has(demoRunId(run))) run++;
+      const record = await this.create(demoRunSettings(run), actor, { id: demoRunId(run), isDemo: true });
+      let previous = previousId === null ? null : this.options.store.getFederation(previousId);
+      if (previous && !TERMINAL_STATUSES.includes(previous.status)) previous = this.options.engine.stop(previous.id, actor);
+      this.options.engine.recordAudit(actor, 'demo.run-started', record.id, { run, previous: previous?.id ?? null, previousStatus: previous?.status ?? null });
+      this.options.logger.info('demo run started', { federation: record.id, run, previous: previous?.id ?? null });
+      return { record, previous };
+    })();
+    this.demoRunStarting = starting;
+    return starting.finally(() => {
+      this.demoRunStarting = null;
+    });
   }
 
   demoFederationId(): string | null {

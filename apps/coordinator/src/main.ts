@@ -4,11 +4,12 @@
  */
 import { join } from 'node:path';
 import { ortWasmFiles } from '@facmic/encoder/node';
+import { buildDemoHospitalLink } from '@facmic/protocol';
 import { setUpAdminToken } from './auth.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createCoordinator } from './create-coordinator.ts';
-import { DEMO_FEDERATION, DEMO_FEDERATION_ID, DEMO_INVITE_NAMES } from './demo.ts';
+import { DEMO_INVITE_NAMES } from './demo.ts';
 import { createClipFeatureEncoder } from './features/clip-encoder.ts';
 import { createConsoleLogger } from './logger.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
@@ -129,14 +130,20 @@ async function main(): Promise<void> {
   let demoId = coordinator.federations.demoFederationId();
   if (config.demo && store.listFederations().length === 0) {
     logger.info('no federation yet: creating the demo federation (generated reference and global test images)');
-    const demo = await coordinator.federations.create(DEMO_FEDERATION, 'coordinator', { id: DEMO_FEDERATION_ID, isDemo: true });
+    const { record: demo } = await coordinator.federations.startDemoRun('coordinator');
     demoId = demo.id;
+    const s = demo.settings;
     out();
-    out(`  demo federation "${demo.settings.name}" (${demo.id}); invite links:`);
-    for (const name of DEMO_INVITE_NAMES) {
+    out(`  demo federation "${s.name}" (${demo.id}): ${s.rounds} rounds${s.minRoundSeconds > 0 ? ` of at least ${s.minRoundSeconds} s` : ''}, ${s.quorum} hospitals per round`);
+    out('  three demo hospitals; each link opens a tab that generates its own images (no folder needed):');
+    DEMO_INVITE_NAMES.forEach((name, index) => {
       const invite = coordinator.federations.createInvite(demo.id, name, 'coordinator');
-      out(`    ${name}: ${invite.link}`);
-    }
+      out(`    ${name}: ${buildDemoHospitalLink(invite.link, index)}`);
+    });
+    out(`  or open ${publicUrl}/ to open demo hospitals from there, add virtual ones, or start a new run later`);
+  } else if (demoId !== null) {
+    const demo = store.getFederation(demoId);
+    if (demo) out(`  demo federation ${demo.id}: ${demo.status}, round ${demo.round} of ${demo.settings.rounds}; ${publicUrl}/ opens its hospitals or starts a new run`);
   }
   const resumed = await virtual.resumeAll();
   if (resumed > 0) logger.info(`${resumed} virtual hospital(s) started again`);

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { coordinatorInfoSchema, federationDetailSchema, parseInviteLink } from '@facmic/protocol';
+import { coordinatorInfoSchema, federationDetailSchema, parseInviteLink, readDemoHospitalIndex } from '@facmic/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, apiParsed, tempDir } from './helpers.ts';
 
@@ -71,9 +71,13 @@ describe('npm start', () => {
     const out = first.stdout();
     const token = /admin token \(shown once; keep it\): (\S+)/.exec(out)?.[1];
     expect(token).toBeDefined();
-    const links = [...out.matchAll(/Hospital [ABC]: (\S+)/g)].map((m) => parseInviteLink(m[1]!));
+    const printed = [...out.matchAll(/Hospital [ABC]: (\S+)/g)].map((m) => m[1]!);
+    const links = printed.map((link) => parseInviteLink(link));
     expect(links).toHaveLength(3);
     expect(links.every((l) => l?.federationId === 'demo-brain-tumor' && l.coordinatorUrl === first.url)).toBe(true);
+    // Opened as printed, each link is a demo hospital that generates its own images.
+    expect(printed.map((link) => readDemoHospitalIndex(new URL(link).searchParams))).toEqual([0, 1, 2]);
+    expect(out).toContain('generates its own images');
 
     const info = await apiParsed(coordinatorInfoSchema, first.url, '/api/info');
     expect(info).toMatchObject({ demoFederationId: 'demo-brain-tumor', encoder: { modelId: 'facmic-tiny-clip', source: 'tiny', featureDim: 512 } });
@@ -82,9 +86,11 @@ describe('npm start', () => {
     const demo = await apiParsed(federationDetailSchema, first.url, '/api/federations/demo-brain-tumor', auth);
     expect(demo.config.classNames).toEqual(['glioma tumor', 'meningioma tumor', 'no tumor', 'pituitary tumor']);
     expect(demo.config.training).toMatchObject({ localEpochs: 1, batchSize: 32, optimizer: { learningRate: 5e-5, betas: [0.9, 0.98], epsilon: 1e-6, weightDecay: 0.02 } });
+    // The paper's 50 rounds, paced so people can follow them.
+    expect(demo.config).toMatchObject({ rounds: 50, quorum: 2, minRoundSeconds: 6, roundDeadlineSeconds: 60 });
 
-    // Two rounds with two virtual hospitals (child processes) to the end.
-    expect((await api(first.url, '/api/federations/demo-brain-tumor', { method: 'PATCH', body: { rounds: 2 }, ...auth })).status).toBe(200);
+    // Two unpaced rounds with two virtual hospitals (child processes) to the end.
+    expect((await api(first.url, '/api/federations/demo-brain-tumor', { method: 'PATCH', body: { rounds: 2, minRoundSeconds: 0 }, ...auth })).status).toBe(200);
     const added = await api(first.url, '/api/federations/demo-brain-tumor/virtual-sites', { method: 'POST', body: { count: 2, samplesPerSite: 16 }, ...auth });
     expect(added.status).toBe(201);
     const deadline = Date.now() + 120_000;
@@ -98,9 +104,10 @@ describe('npm start', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
-    const second = await start(args);
+    const second = await start(args, {}, /demo federation demo-brain-tumor: .*\n/);
     children.push(second.child);
     expect(second.stdout()).not.toContain('shown once');
+    expect(second.stdout()).toContain('demo federation demo-brain-tumor: finished, round 2 of 2');
     const again = await apiParsed(federationDetailSchema, second.url, '/api/federations/demo-brain-tumor', auth);
     expect(again.summary).toMatchObject({ status: 'finished', round: 2 });
     expect((await api(second.url, '/api/federations', auth)).body).toMatchObject({ federations: [{ id: 'demo-brain-tumor' }] });

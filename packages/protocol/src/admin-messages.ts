@@ -53,6 +53,20 @@ export const federationDetailSchema = z.strictObject({
 });
 export type FederationDetail = z.infer<typeof federationDetailSchema>;
 
+/** Body of `POST /api/demo/runs`: a fresh run of the coordinator's demo federation (its settings are fixed). */
+export const startDemoRunRequestSchema = z.strictObject({});
+export type StartDemoRunRequest = z.infer<typeof startDemoRunRequestSchema>;
+
+/**
+ * Answer of `POST /api/demo/runs`: the new run, now the `demoFederationId` of `/api/info`, and the run it replaced
+ * (stopped if it was still going; it stays listed with its rounds and models), or null.
+ */
+export const demoRunStartedSchema = z.strictObject({
+  federation: federationDetailSchema,
+  previous: federationSummarySchema.nullable(),
+});
+export type DemoRunStarted = z.infer<typeof demoRunStartedSchema>;
+
 /** One site (= one invite) with its live state. */
 export const siteSummarySchema = z.strictObject({
   id: siteIdSchema,
@@ -169,7 +183,7 @@ export const coordinatorInfoSchema = z.strictObject({
     /** Plain words on what it means for accuracy. */
     note: z.string(),
   }),
-  /** Id of the demo federation created on first start, if it still exists. */
+  /** Id of the current demo run (created on first start, replaced by `POST /api/demo/runs`), if it still exists. */
   demoFederationId: federationIdSchema.nullable(),
   /** URL paths the web app loads from: model mirror and ONNX Runtime's wasm files. */
   paths: z.strictObject({ models: z.string(), ort: z.string() }),

@@ -86,6 +86,9 @@ const classNamesSchema = z
   .max(1000)
   .refine((names) => new Set(names).size === names.length, 'class names must be unique');
 
+/** Largest shortest-round setting (seconds). */
+export const MAX_MIN_ROUND_SECONDS = 3600;
+
 /** Body of `POST /api/federations`. Omitted fields take the paper's defaults. */
 export const createFederationRequestSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -102,8 +105,16 @@ export const createFederationRequestSchema = z.strictObject({
   quorum: z.int().min(1).max(10_000).default(2),
   /** Seconds a round stays open for submissions. */
   roundDeadlineSeconds: z.int().min(1).max(7 * 24 * 3600).default(600),
+  /**
+   * Shortest round (seconds): a round whose updates are all in sooner stays open until then, so people can follow
+   * each round (demos). 0: a round closes as soon as every update is in. Shorter than the deadline.
+   */
+  minRoundSeconds: z.int().min(0).max(MAX_MIN_ROUND_SECONDS).default(0),
   reference: referenceSourceSchema.default({ kind: 'generated', count: 64 }),
   globalTest: globalTestSourceSchema.nullable().default(null),
+}).refine((s) => s.minRoundSeconds < s.roundDeadlineSeconds, {
+  error: 'the shortest round must be shorter than the round deadline',
+  path: ['minRoundSeconds'],
 });
 export type CreateFederationRequest = z.input<typeof createFederationRequestSchema>;
 export type FederationSettings = z.output<typeof createFederationRequestSchema>;
@@ -115,6 +126,7 @@ export const updateFederationRequestSchema = z
     rounds: z.int().min(1).max(10_000),
     quorum: z.int().min(1).max(10_000),
     roundDeadlineSeconds: z.int().min(1).max(7 * 24 * 3600),
+    minRoundSeconds: z.int().min(0).max(MAX_MIN_ROUND_SECONDS),
   })
   .partial()
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
@@ -142,6 +154,8 @@ export const federationConfigSchema = z.strictObject({
   training: trainingSchema,
   quorum: z.int().min(1),
   roundDeadlineSeconds: z.int().min(1),
+  /** Shortest round in seconds (0: none); see `createFederationRequestSchema`. */
+  minRoundSeconds: z.int().min(0),
   encoder: encoderIdentitySchema,
   /** The trained module: `moduleSpec(module.kind, module.featureDim)` in `@facmic/learning`. */
   module: z.strictObject({ kind: methodSchema, featureDim: z.int().min(1) }),

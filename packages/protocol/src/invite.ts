@@ -7,6 +7,10 @@ import { federationIdSchema, tokenSchema } from './federation.ts';
 export const SITE_PAGE_PATH = '/site';
 export const INVITE_FEDERATION_PARAM = 'f';
 export const INVITE_TOKEN_PARAM = 't';
+/** Added to an invite link, `demo=<n>` makes the hospital page generate demo hospital n's images (no folder). */
+export const DEMO_HOSPITAL_PARAM = 'demo';
+/** Demo hospitals' indices run from 0 to this (exclusive). */
+export const MAX_DEMO_HOSPITALS = 64;
 
 export interface Invite {
   /** Coordinator base URL without a trailing slash, e.g. `http://10.0.0.5:3000`. */
@@ -20,6 +24,22 @@ export function buildInviteLink(coordinatorUrl: string, federationId: string, to
   const base = coordinatorUrl.replace(/\/+$/, '');
   const params = new URLSearchParams({ [INVITE_FEDERATION_PARAM]: federationId, [INVITE_TOKEN_PARAM]: token });
   return `${base}${SITE_PAGE_PATH}?${params.toString()}`;
+}
+
+/** The invite link of demo hospital `index` (0-based): the page generates that hospital's images itself. */
+export function buildDemoHospitalLink(inviteLink: string, index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_DEMO_HOSPITALS) throw new RangeError(`demo hospital index ${index} is not in 0..${MAX_DEMO_HOSPITALS - 1}`);
+  const url = new URL(inviteLink);
+  url.searchParams.set(DEMO_HOSPITAL_PARAM, String(index));
+  return url.toString();
+}
+
+/** The demo hospital index of a hospital page address (`demo=<n>`), or null when it has none or a bad one. */
+export function readDemoHospitalIndex(search: URLSearchParams): number | null {
+  const value = search.get(DEMO_HOSPITAL_PARAM);
+  if (value === null || !/^\d{1,2}$/.test(value)) return null;
+  const index = Number(value);
+  return index < MAX_DEMO_HOSPITALS ? index : null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  buildDemoHospitalLink,
   buildInviteLink,
   checkProtocolVersion,
   createFederationRequestSchema,
@@ -12,6 +13,7 @@ import {
   promptsFor,
   PROTOCOL_VERSION,
   readConnectError,
+  readDemoHospitalIndex,
   submissionSchema,
 } from './index.ts';
 
@@ -52,6 +54,14 @@ describe('federation settings', () => {
     expect(createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'a'] }).success).toBe(false);
     expect(createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'b'], promptTemplate: 'an image' }).success).toBe(false);
     expect(createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'b'], admin: true }).success).toBe(false);
+  });
+
+  it('paces rounds only when asked, and only below the deadline', () => {
+    expect(createFederationRequestSchema.parse({ name: 'x', classNames: ['a', 'b'] }).minRoundSeconds).toBe(0);
+    expect(createFederationRequestSchema.parse({ name: 'x', classNames: ['a', 'b'], minRoundSeconds: 6, roundDeadlineSeconds: 60 }).minRoundSeconds).toBe(6);
+    const tooLong = createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'b'], minRoundSeconds: 60, roundDeadlineSeconds: 60 });
+    expect(tooLong.success).toBe(false);
+    expect(tooLong.error?.issues[0]).toMatchObject({ path: ['minRoundSeconds'], message: 'the shortest round must be shorter than the round deadline' });
   });
 });
 
@@ -95,6 +105,16 @@ describe('invite links', () => {
     expect(parseInviteLink('https://h.org/site?f=a&t=short')).toBeNull();
     expect(parseInviteLink('https://h.org/admin?f=a&t=abcdefghijklmnopq')).toBeNull();
     expect(parseInviteLink('not a url')).toBeNull();
+  });
+
+  it('marks demo hospital n with demo=n, still an invite', () => {
+    const link = buildDemoHospitalLink(buildInviteLink('http://h:3000', 'demo-brain-tumor', 'abcdefghijklmnop_-12'), 2);
+    expect(link).toBe('http://h:3000/site?f=demo-brain-tumor&t=abcdefghijklmnop_-12&demo=2');
+    expect(parseInviteLink(link)?.federationId).toBe('demo-brain-tumor');
+    expect(readDemoHospitalIndex(new URL(link).searchParams)).toBe(2);
+    for (const bad of ['', '-1', '1.5', '64', 'x', '1e1']) expect(readDemoHospitalIndex(new URLSearchParams({ demo: bad })), bad).toBeNull();
+    expect(readDemoHospitalIndex(new URLSearchParams())).toBeNull();
+    expect(() => buildDemoHospitalLink(link, 64)).toThrow(RangeError);
   });
 });
 

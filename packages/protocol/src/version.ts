@@ -4,9 +4,9 @@
  * behaviour. Bump {@link PROTOCOL_VERSION} on any change a peer of the previous version would misread; raise
  * {@link MIN_PROTOCOL_VERSION} when this build stops understanding older peers.
  */
-export const PROTOCOL_VERSION = 1;
-/** Oldest peer version this build still talks to. */
-export const MIN_PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/** Oldest peer version this build still talks to (2: federation settings carry `minRoundSeconds`, which 1 refuses). */
+export const MIN_PROTOCOL_VERSION = 2;
 
 export type ProtocolVersionCheck =
   | { ok: true }

@@ -11,8 +11,10 @@ import {
   idSchema,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
+  startDemoRunRequestSchema,
   updateFederationRequestSchema,
   type CoordinatorInfo,
+  type DemoRunStarted,
   type ErrorCode,
   type FederationDetail,
   type RoundDetail,
@@ -126,6 +128,17 @@ export function createRestApi(options: RestApiOptions): Router {
     const record = await federations.create(settings, 'admin');
     const detail: FederationDetail = { summary: engine.federationSummary(record), config: engine.federationConfig(record) };
     res.status(201).json(detail);
+  });
+
+  // A fresh run of the demo federation, made the current demo (the previous run is stopped and stays listed).
+  router.post('/demo/runs', async (req, res) => {
+    parse(startDemoRunRequestSchema, req.body ?? {}, 'demo run');
+    const { record, previous } = await federations.startDemoRun('admin');
+    const answer: DemoRunStarted = {
+      federation: { summary: engine.federationSummary(record), config: engine.federationConfig(record) },
+      previous: previous ? engine.federationSummary(previous) : null,
+    };
+    res.status(201).json(answer);
   });
 
   router.get('/federations/:id', (req, res) => {

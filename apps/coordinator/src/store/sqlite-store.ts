@@ -199,7 +199,8 @@ const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset
 function federationFromRow(row: FederationRow): FederationRecord {
   return {
     id: row.id,
-    settings: JSON.parse(row.settings_json) as FederationSettingsRecord,
+    // Settings added later read with their neutral value in rows written before them.
+    settings: { minRoundSeconds: 0, ...(JSON.parse(row.settings_json) as Partial<FederationSettingsRecord>) } as FederationSettingsRecord,
     encoder: JSON.parse(row.encoder_json) as FederationRecord['encoder'],
     featuresChecksum: row.features_checksum,
     referenceCount: row.reference_count,

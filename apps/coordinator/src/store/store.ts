@@ -24,6 +24,8 @@ export interface FederationSettingsRecord {
   training: TrainingSettings;
   quorum: number;
   roundDeadlineSeconds: number;
+  /** Shortest round in seconds (0: none). Federations stored before this setting existed read as 0. */
+  minRoundSeconds: number;
 }
 
 /** The federation's place in its life cycle. */

@@ -1,34 +1,28 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import { buildInviteLink, coordinatorInfoSchema, parseInviteLink, type CoordinatorInfo, type FederationSummary } from '@facmic/protocol';
+import { buildInviteLink, coordinatorInfoSchema, type CoordinatorInfo, type FederationSummary } from '@facmic/protocol';
 import { Badge, Notice } from '../components/ui.tsx';
+import {
+  DEMO_HOSPITALS,
+  demoHospitalName,
+  demoHospitalUrl,
+  demoInvitesKey,
+  demoRunStatusLine,
+  isDemoRunOver,
+  newDemoRunConfirmation,
+  parseSavedDemoInvites,
+  type DemoInvite,
+} from '../lib/demo-run.ts';
 import { AdminApi } from './admin/admin-api.ts';
 
 const TOKEN_KEY = 'facmic.admin.token';
-const DEMO_HOSPITALS = 3;
 
-interface DemoInvite {
-  readonly name: string;
-  readonly link: string;
-}
-
-function demoInvitesKey(federationId: string): string {
-  return `facmic.demo.invites.${federationId}`;
-}
-
-function savedDemoInvites(federationId: string): DemoInvite[] {
+function savedDemoInvites(federationId: string | null): DemoInvite[] {
+  if (federationId === null) return [];
   try {
-    const parsed: unknown = JSON.parse(localStorage.getItem(demoInvitesKey(federationId)) ?? '[]');
-    return Array.isArray(parsed) ? parsed.filter((i): i is DemoInvite => typeof (i as DemoInvite).link === 'string' && parseInviteLink((i as DemoInvite).link) !== null) : [];
+    return parseSavedDemoInvites(localStorage.getItem(demoInvitesKey(federationId)), federationId);
   } catch {
     return [];
   }
-}
-
-/** A demo hospital's page: its invite, plus the generated images of hospital `index`. */
-export function demoHospitalUrl(link: string, index: number): string {
-  const url = new URL(link);
-  url.searchParams.set('demo', String(index));
-  return url.toString();
 }
 
 function adminToken(): string | null {
@@ -39,6 +33,18 @@ function adminToken(): string | null {
     return hash;
   }
   return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
+}
+
+/**
+ * Opens a demo hospital in a new tab. False when the browser kept it from opening (a tab opened long after the click,
+ * once the coordinator had prepared a new run, counts as a pop-up).
+ */
+function openTab(url: string): boolean {
+  if (typeof navigator.userActivation === 'object' && !navigator.userActivation.isActive) return false;
+  const tab = window.open(url, '_blank');
+  if (!tab) return false;
+  tab.opener = null;
+  return true;
 }
 
 export function LandingPage() {
@@ -65,7 +71,14 @@ export function LandingPage() {
           which averages them, weighted by how many images each hospital has, and sends the result back. Images never leave the hospital’s browser.
         </p>
       </section>
-      {info?.demoFederationId != null && <DemoPanel federationId={info.demoFederationId} />}
+      {info && (
+        <DemoPanel
+          federationId={info.demoFederationId}
+          onRunStarted={(id) => {
+            setInfo({ ...info, demoFederationId: id });
+          }}
+        />
+      )}
       <div className="grid grid-3">
         <div className="card">
           <h2>Hospitals</h2>
@@ -94,47 +107,60 @@ export function LandingPage() {
   );
 }
 
-/** Which image model this coordinator uses, and what that means for accuracy, in plain words. */
+/** Which image model this coordinator uses, and what that means for accuracy, in plain words (said once). */
 function ModelStatement({ info }: { info: CoordinatorInfo }) {
-  const source = info.encoder.source;
+  const { source, modelId, featureDim, hash } = info.encoder;
   return (
     <>
       <p>
-        Image model: <strong data-testid="landing-model">{info.encoder.modelId}</strong>{' '}
+        Image model: <strong data-testid="landing-model">{modelId}</strong>{' '}
         {source === 'tiny' ? <Badge tone="warn">test model</Badge> : source === 'mirror' ? <Badge tone="ok">the paper’s CLIP</Badge> : <Badge>chosen by the admin</Badge>}
       </p>
-      <p className="small">
-        {source === 'tiny'
-          ? 'A tiny CLIP with random weights, generated because no real model was found: everything runs, but accuracy numbers mean nothing.'
-          : source === 'mirror'
-            ? 'CLIP ViT-B/16 from this coordinator’s mirror, as in the paper: accuracy is meaningful.'
-            : 'The model named by the coordinator’s settings (FACMIC_MODEL).'}
+      <p className="small" data-testid="landing-model-note">
+        {source === 'tiny' ? (
+          <>
+            A tiny CLIP with random weights, generated because no real model was found: everything runs, but accuracy numbers mean nothing. <code>npm run models:fetch</code> gets
+            the paper’s CLIP.
+          </>
+        ) : source === 'mirror' ? (
+          'CLIP ViT-B/16 from this coordinator’s mirror, as in the paper: accuracy is meaningful.'
+        ) : (
+          'The model named by the coordinator’s settings (FACMIC_MODEL).'
+        )}
       </p>
-      <p className="small muted">{info.encoder.note}</p>
+      <p className="small muted">
+        {featureDim}-dimensional features, model hash {hash.slice(0, 12)}
+      </p>
     </>
   );
 }
 
-function DemoPanel({ federationId }: { federationId: string }) {
+function DemoPanel({ federationId, onRunStarted }: { federationId: string | null; onRunStarted: (federationId: string) => void }) {
   const id = useId();
   const [token, setToken] = useState<string | null>(adminToken);
   const [tokenInput, setTokenInput] = useState('');
   const [invites, setInvites] = useState<DemoInvite[]>(() => savedDemoInvites(federationId));
+  const [invitesOf, setInvitesOf] = useState(federationId);
   const [virtualCount, setVirtualCount] = useState('2');
   const [problem, setProblem] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<'hospitals' | 'virtual' | 'run' | null>(null);
   const api = useMemo(() => (token === null ? null : new AdminApi(window.location.origin, token)), [token]);
-  const [demo, setDemo] = useState<FederationSummary | null>(null);
+  const [summary, setSummary] = useState<FederationSummary | null>(null);
+  // A new run: its own invites (none yet, or those this browser made for it).
+  if (invitesOf !== federationId) {
+    setInvitesOf(federationId);
+    setInvites(savedDemoInvites(federationId));
+  }
 
-  // The demo federation's state, refreshed while this page is open.
+  // The current run's state, refreshed while this page is open.
   useEffect(() => {
-    if (!api) return;
+    if (!api || federationId === null) return;
     let stopped = false;
     const load = () => {
       api.getFederation(federationId).then(
         (detail) => {
-          if (!stopped) setDemo(detail.summary);
+          if (!stopped) setSummary(detail.summary);
         },
         () => {
           // Shown when an action fails; the status line just stays as it was.
@@ -142,16 +168,17 @@ function DemoPanel({ federationId }: { federationId: string }) {
       );
     };
     load();
-    const timer = setInterval(load, 5000);
+    const timer = setInterval(load, 3000);
     return () => {
       stopped = true;
       clearInterval(timer);
     };
   }, [api, federationId]);
-  const over = demo !== null && (demo.status === 'finished' || demo.status === 'stopped');
+  const demo = summary?.id === federationId ? summary : null;
+  const over = isDemoRunOver(demo);
 
   const fail = (error: unknown) => {
-    setBusy(false);
+    setBusy(null);
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof Error && 'code' in error && error.code === 'UNAUTHORIZED') {
       sessionStorage.removeItem(TOKEN_KEY);
@@ -160,63 +187,103 @@ function DemoPanel({ federationId }: { federationId: string }) {
     } else setProblem(message);
   };
 
+  /** Creates the run's missing demo invites (kept in this browser: a token is shown once) and opens the first. */
+  const openHospitals = async (admin: AdminApi, runId: string, have: DemoInvite[]): Promise<void> => {
+    const created = await Promise.all(Array.from({ length: Math.max(0, DEMO_HOSPITALS - have.length) }, (_, i) => admin.createInvite(runId, demoHospitalName(have.length + i))));
+    const next = [...have, ...created.map((c) => ({ name: c.site.name, link: buildInviteLink(window.location.origin, runId, c.token) }))];
+    localStorage.setItem(demoInvitesKey(runId), JSON.stringify(next));
+    setInvitesOf(runId);
+    setInvites(next);
+    setBusy(null);
+    // A click may open one tab; the other hospitals are buttons below.
+    const first = next[0];
+    const opened = first !== undefined && openTab(demoHospitalUrl(first, 0));
+    setDone(
+      opened
+        ? `${first.name} opened in a new tab. Open the other hospitals below, each in its own tab.`
+        : 'The demo hospitals are ready. Open each one below in its own tab.',
+    );
+  };
+
   const createHospitals = () => {
-    if (!api) return;
-    setBusy(true);
+    if (!api || federationId === null) return;
+    setBusy('hospitals');
     setProblem(null);
-    const start = invites.length;
-    Promise.all(
-      Array.from({ length: DEMO_HOSPITALS - start }, (_, i) => api.createInvite(federationId, `Demo hospital ${start + i + 1}`)),
-    ).then((created) => {
-      const next = [...invites, ...created.map((c) => ({ name: c.site.name, link: buildInviteLink(window.location.origin, federationId, c.token) }))];
-      localStorage.setItem(demoInvitesKey(federationId), JSON.stringify(next));
-      setInvites(next);
-      setBusy(false);
-      // Browsers let one click open one tab; the other two are links below.
-      const first = next[0];
-      if (first) window.open(demoHospitalUrl(first.link, 0), '_blank', 'noopener');
-    }, fail);
+    setDone(null);
+    openHospitals(api, federationId, invites).catch(fail);
+  };
+
+  const startRun = () => {
+    if (!api) return;
+    const question = newDemoRunConfirmation(demo);
+    if (question !== null && !window.confirm(question)) return;
+    setBusy('run');
+    setProblem(null);
+    setDone(null);
+    api
+      .startDemoRun()
+      .then(async (started) => {
+        const runId = started.federation.summary.id;
+        setSummary(started.federation.summary);
+        onRunStarted(runId);
+        await openHospitals(api, runId, []);
+      })
+      .catch(fail);
   };
 
   const addVirtual = () => {
-    if (!api) return;
-    setBusy(true);
+    if (!api || federationId === null) return;
+    setBusy('virtual');
     setProblem(null);
+    setDone(null);
     api.addVirtualSites(federationId, Number(virtualCount)).then((sites) => {
-      setBusy(false);
+      setBusy(null);
       setDone(`${sites.length} virtual hospital${sites.length === 1 ? '' : 's'} joined: ${sites.map((s) => s.name).join(', ')}. Follow them on the dashboard.`);
     }, fail);
   };
+
+  const dashboard = federationId === null ? '/admin' : `/admin?f=${federationId}`;
+  const startButton = (primary: boolean) => (
+    <button type="button" className={primary ? undefined : 'secondary'} onClick={startRun} disabled={busy !== null}>
+      {federationId === null ? 'Start a demo run' : 'Start a new demo run'}
+    </button>
+  );
 
   return (
     <section className="card" aria-labelledby={`${id}-title`} data-testid="demo-panel">
       <h2 id={`${id}-title`}>Try the demo</h2>
       <p>
-        A demo federation is ready. Open three demo hospitals, each in its own tab with generated images in its own look (brightness, contrast, tint, noise: the “domain shift” between
-        hospitals’ scanners), or let the coordinator run virtual hospitals beside it. Then watch the rounds on the <a href={`/admin?f=${federationId}`}>dashboard</a>.
+        {federationId === null ? 'This coordinator has no demo run. Start one: ' : 'A demo federation runs here. '}
+        open three demo hospitals, each in its own tab with generated images in its own look (brightness, contrast, tint, noise: the “domain shift” between hospitals’ scanners),
+        or let the coordinator run virtual hospitals beside it. Then watch the rounds on the <a href={dashboard}>dashboard</a>.
       </p>
+      {demo && (
+        <p className="small" data-testid="demo-status">
+          {demoRunStatusLine(demo)}
+        </p>
+      )}
       {problem !== null && (
         <Notice tone="error">
           <p>{problem}</p>
         </Notice>
       )}
+      {busy === 'run' && (
+        <Notice tone="info" title="Preparing a new demo run" live>
+          <p>The coordinator encodes the run’s generated reference and test images; this takes a few seconds.</p>
+        </Notice>
+      )}
       {done !== null && (
-        <Notice tone="ok">
+        <Notice tone="ok" live>
           <p>{done}</p>
         </Notice>
       )}
-      {demo && (
-        <p className="small" data-testid="demo-status">
-          {demo.name}: {over ? demo.status : `round ${demo.round} of ${demo.totalRounds}`}, {demo.sitesOnline} of {demo.sitesTotal} hospitals online
-          {demo.latestGlobalMetrics ? `, global test accuracy ${(demo.latestGlobalMetrics.accuracy * 100).toFixed(1)} %` : ''}.
-        </p>
-      )}
-      {over && (
-        <Notice tone="info" title="The demo federation is over">
+      {over && demo && (
+        <Notice tone="info" title="This demo run is over">
           <p>
-            Its {demo.totalRounds} rounds are done{demo.status === 'stopped' ? ' (it was stopped)' : ''}. Create a new federation on the <a href="/admin">dashboard</a>, or start the coordinator
-            again with an empty data folder for a fresh demo.
+            {demo.status === 'stopped' ? `It was stopped at round ${demo.round}.` : `Its ${demo.totalRounds} rounds are done.`} Start a new run: a fresh demo federation with the same
+            settings, with its own demo hospitals. This run stays on the <a href={dashboard}>dashboard</a>.
           </p>
+          {token !== null && startButton(true)}
         </Notice>
       )}
       {token === null ? (
@@ -240,35 +307,41 @@ function DemoPanel({ federationId }: { federationId: string }) {
           </div>
           <button type="submit">Continue</button>
         </form>
+      ) : federationId === null ? (
+        <div className="row">{startButton(true)}</div>
       ) : (
         <div className="stack">
-          <div className="row">
-            {invites.length < DEMO_HOSPITALS && (
-              <button type="button" onClick={createHospitals} disabled={busy}>
-                Open three demo hospitals
+          {!over && (
+            <div className="row">
+              {invites.length < DEMO_HOSPITALS && (
+                <button type="button" onClick={createHospitals} disabled={busy !== null}>
+                  Open three demo hospitals
+                </button>
+              )}
+              <input
+                id={`${id}-virtual`}
+                type="number"
+                min={1}
+                max={32}
+                value={virtualCount}
+                onChange={(e) => {
+                  setVirtualCount(e.target.value);
+                }}
+                style={{ width: '5rem', marginTop: 0 }}
+                aria-label="How many virtual hospitals"
+              />
+              <button type="button" className="secondary" onClick={addVirtual} disabled={busy !== null}>
+                Add virtual hospitals
               </button>
-            )}
-            <input
-              id={`${id}-virtual`}
-              type="number"
-              min={1}
-              max={32}
-              value={virtualCount}
-              onChange={(e) => {
-                setVirtualCount(e.target.value);
-              }}
-              style={{ width: '5rem', marginTop: 0 }}
-              aria-label="How many virtual hospitals"
-            />
-            <button type="button" className="secondary" onClick={addVirtual} disabled={busy}>
-              Add virtual hospitals
-            </button>
-          </div>
+              <span className="spacer" />
+              {startButton(false)}
+            </div>
+          )}
           {invites.length > 0 && (
             <ul className="row" style={{ listStyle: 'none', padding: 0, margin: 0 }} data-testid="demo-hospitals">
               {invites.map((invite, index) => (
                 <li key={invite.link}>
-                  <a className="button secondary" href={demoHospitalUrl(invite.link, index)} target="_blank" rel="noopener">
+                  <a className="button secondary" href={demoHospitalUrl(invite, index)} target="_blank" rel="noopener">
                     Open {invite.name}
                   </a>
                 </li>

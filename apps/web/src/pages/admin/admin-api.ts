@@ -6,6 +6,7 @@ import {
   ackFailureSchema,
   auditEntrySchema,
   coordinatorInfoSchema,
+  demoRunStartedSchema,
   federationDetailSchema,
   federationSummarySchema,
   inviteCreatedSchema,
@@ -16,6 +17,7 @@ import {
   type AuditEntry,
   type CoordinatorInfo,
   type CreateFederationRequest,
+  type DemoRunStarted,
   type FederationDetail,
   type FederationSummary,
   type InviteCreated,
@@ -103,6 +105,11 @@ export class AdminApi {
   /** Revokes a site's invite: it is disconnected and cannot rejoin with it. */
   revokeSite(id: string, siteId: string): Promise<SiteSummary> {
     return this.call(siteSummarySchema, 'DELETE', `/api/federations/${encodeURIComponent(id)}/invites/${encodeURIComponent(siteId)}`);
+  }
+
+  /** A fresh run of the demo federation, made the current demo; the run it replaces is stopped if still going. */
+  startDemoRun(): Promise<DemoRunStarted> {
+    return this.call(demoRunStartedSchema, 'POST', '/api/demo/runs', {});
   }
 
   addVirtualSites(id: string, count: number): Promise<SiteSummary[]> {

@@ -119,7 +119,8 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
         {config && (
           <p className="small muted" style={{ marginTop: '0.75rem' }}>
             {getMethod(config.method).label} · classes: {config.classNames.join(', ')} · model {config.encoder.modelId} · {config.training.localEpochs} pass(es) per round, batch {config.training.batchSize},
-            learning rate {config.training.optimizer.learningRate} · deadline {formatDuration(config.roundDeadlineSeconds)} · {config.features.referenceCount} reference images
+            learning rate {config.training.optimizer.learningRate} · deadline {formatDuration(config.roundDeadlineSeconds)}
+            {config.minRoundSeconds > 0 ? ` · rounds last at least ${config.minRoundSeconds} s` : ''} · {config.features.referenceCount} reference images
           </p>
         )}
         <RoundTimeline rounds={rounds} total={summary.totalRounds} current={summary.round} status={summary.status} />

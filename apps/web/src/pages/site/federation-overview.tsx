@@ -37,6 +37,7 @@ export function FederationOverview({ federation, info }: { federation: Federatio
         <dd>
           {federation.training.localEpochs} pass{federation.training.localEpochs === 1 ? '' : 'es'} over your training images
           {federation.training.maxStepsPerRound !== null ? ` (at most ${federation.training.maxStepsPerRound} steps)` : ''}, batches of {federation.training.batchSize}; up to {formatDuration(federation.roundDeadlineSeconds)} per round
+          {federation.minRoundSeconds > 0 ? `, at least ${federation.minRoundSeconds} s (paced, so each round can be followed)` : ''}
         </dd>
         <dt>Needs</dt>
         <dd>at least {federation.quorum} hospitals per round</dd>

@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import { buildInviteLink, parseInviteLink, tokenSchema, federationIdSchema } from '@facmic/protocol';
+import { buildInviteLink, parseInviteLink, readDemoHospitalIndex, tokenSchema, federationIdSchema } from '@facmic/protocol';
 import { Field, Notice } from '../../components/ui.tsx';
 import { findSession, latestSession, newSeed, type SiteSession } from '../../lib/site-session.ts';
 import { HospitalSession } from './hospital-session.tsx';
@@ -9,13 +9,6 @@ type Device = SiteSession['device'];
 function deviceFromUrl(params: URLSearchParams): Device | null {
   const value = params.get('device');
   return value === 'webgpu' || value === 'wasm' || value === 'auto' ? value : null;
-}
-
-function demoFromUrl(params: URLSearchParams): number | null {
-  const value = params.get('demo');
-  if (value === null) return null;
-  const n = Number(value);
-  return Number.isInteger(n) && n >= 0 && n < 64 ? n : null;
 }
 
 /** The session this page opens: from the invite in the URL (resumed when this browser knows it) or the last one. */
@@ -30,7 +23,7 @@ function initialSession(): SiteSession | null {
     return {
       ...invite,
       device: device ?? 'auto',
-      demoSite: demoFromUrl(params),
+      demoSite: readDemoHospitalIndex(params),
       siteName: null,
       federationName: null,
       seed: newSeed(),

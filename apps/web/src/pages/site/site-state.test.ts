@@ -76,6 +76,18 @@ describe('site view', () => {
     ]);
     expect(describeActivity(view)).toBe('Round 2: your update is in. Waiting for the other hospitals (1 of 3 sent).');
   });
+
+  it('says why a paced round stays open once every update is in', () => {
+    const submitted = [
+      { type: 'connection', connected: true, reason: null },
+      { type: 'round', round: round({ submitted: true, submissions: 3 }) },
+      { type: 'status', status: { phase: 'submitted', progress: null, round: 2, message: null } },
+    ] as const;
+    const paced = run(submitted, { ...INITIAL_SITE_VIEW, federation: { minRoundSeconds: 6 } as never });
+    expect(describeActivity(paced)).toBe('Round 2: every update is in. The round closes once it has run 6 s, this federation’s pace.');
+    const unpaced = run(submitted, { ...INITIAL_SITE_VIEW, federation: { minRoundSeconds: 0 } as never });
+    expect(describeActivity(unpaced)).toBe('Round 2: your update is in. Waiting for the other hospitals (3 of 3 sent).');
+  });
 });
 
 describe('session updates', () => {

@@ -190,7 +190,11 @@ export function describeActivity(view: SiteView): string {
     case 'submitting':
       return `Round ${r}: sending the updated weights…`;
     case 'submitted':
-      return round && round.status === 'training' ? `Round ${r}: your update is in. Waiting for the other hospitals (${round.submissions} of ${round.participants} sent).` : `Round ${r}: your update is in.`;
+      if (round?.status !== 'training') return `Round ${r}: your update is in.`;
+      if (round.submissions >= round.participants && (view.federation?.minRoundSeconds ?? 0) > 0) {
+        return `Round ${r}: every update is in. The round closes once it has run ${view.federation?.minRoundSeconds ?? 0} s, this federation’s pace.`;
+      }
+      return `Round ${r}: your update is in. Waiting for the other hospitals (${round.submissions} of ${round.participants} sent).`;
     case 'paused':
       return 'The coordinator paused the federation. It continues by itself when resumed.';
     case 'finished':

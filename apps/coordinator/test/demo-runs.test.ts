@@ -1,0 +1,106 @@
+/**
+ * `POST /api/demo/runs`: a fresh demo run with the demo's settings and a new id, made the current demo of
+ * `/api/info`; the run it replaces is stopped (when still going) and stays listed; admin only, audited.
+ */
+import { auditEntrySchema, coordinatorInfoSchema, demoRunStartedSchema, federationSummarySchema } from '@facmic/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { systemClock } from '../src/clock.ts';
+import { DEMO_FEDERATION } from '../src/demo.ts';
+import { FederationEngine } from '../src/engine.ts';
+import { createSyntheticEncoder } from '../src/features/synthetic-encoder.ts';
+import { FederationService } from '../src/federations.ts';
+import { silentLogger } from '../src/logger.ts';
+import { openSqliteStore } from '../src/store/sqlite-store.ts';
+import { api, apiParsed, createInvite, startTestCoordinator, type TestCoordinator } from './helpers.ts';
+
+describe('demo runs', () => {
+  let t: TestCoordinator;
+  beforeAll(async () => {
+    t = await startTestCoordinator();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const startRun = () => apiParsed(demoRunStartedSchema, t.url, '/api/demo/runs', { method: 'POST', body: {}, token: t.adminToken }, 201);
+  const info = () => apiParsed(coordinatorInfoSchema, t.url, '/api/info');
+  const audit = (federationId: string) =>
+    apiParsed(z.object({ entries: z.array(auditEntrySchema) }), t.url, `/api/audit?federationId=${federationId}`, { token: t.adminToken }).then((a) => a.entries);
+
+  it('needs the admin token and a well-formed body; a refused request creates nothing', async () => {
+    expect(await api(t.url, '/api/demo/runs', { method: 'POST', body: {} })).toMatchObject({ status: 401, body: { ok: false, code: 'UNAUTHORIZED' } });
+    expect(await api(t.url, '/api/demo/runs', { method: 'POST', body: {}, token: 'wrong-token-wrong-token' })).toMatchObject({ status: 401 });
+    const bad = await api(t.url, '/api/demo/runs', { method: 'POST', body: { rounds: 3 }, token: t.adminToken });
+    expect(bad).toMatchObject({ status: 400, body: { ok: false, code: 'BAD_REQUEST' } });
+    expect(t.store.listFederations()).toEqual([]);
+    expect((await info()).demoFederationId).toBeNull();
+  });
+
+  it('starts the first run with the demo settings and makes it the current demo', async () => {
+    const started = await startRun();
+    expect(started.previous).toBeNull();
+    expect(started.federation.summary).toMatchObject({ id: 'demo-brain-tumor', name: DEMO_FEDERATION.name, isDemo: true, status: 'waiting', round: 0 });
+    expect(started.federation.config).toMatchObject({
+      classNames: DEMO_FEDERATION.classNames,
+      rounds: DEMO_FEDERATION.rounds,
+      quorum: DEMO_FEDERATION.quorum,
+      roundDeadlineSeconds: DEMO_FEDERATION.roundDeadlineSeconds,
+      minRoundSeconds: DEMO_FEDERATION.minRoundSeconds,
+      hasGlobalTest: true,
+    });
+    expect((await info()).demoFederationId).toBe('demo-brain-tumor');
+    const entries = await audit('demo-brain-tumor');
+    expect(entries.find((e) => e.action === 'demo.run-started')).toMatchObject({ actor: 'admin', details: { run: 1, previous: null, previousStatus: null } });
+  });
+
+  it('replaces a run that is going: stops it, keeps it listed, audits both', async () => {
+    await createInvite(t, 'demo-brain-tumor', 'Demo hospital 1');
+    const started = await startRun();
+    expect(started.federation.summary).toMatchObject({ id: 'demo-brain-tumor-2', name: `${DEMO_FEDERATION.name} (run 2)`, isDemo: true, status: 'waiting', sitesTotal: 0 });
+    expect(started.previous).toMatchObject({ id: 'demo-brain-tumor', status: 'stopped' });
+    expect((await info()).demoFederationId).toBe('demo-brain-tumor-2');
+
+    const listed = await apiParsed(z.object({ federations: z.array(federationSummarySchema) }), t.url, '/api/federations', { token: t.adminToken });
+    expect(listed.federations.map((f) => [f.id, f.status]).sort()).toEqual([
+      ['demo-brain-tumor', 'stopped'],
+      ['demo-brain-tumor-2', 'waiting'],
+    ]);
+    expect((await audit('demo-brain-tumor')).find((e) => e.action === 'federation.stopped')).toMatchObject({ actor: 'admin' });
+    expect((await audit('demo-brain-tumor-2')).find((e) => e.action === 'demo.run-started')).toMatchObject({
+      actor: 'admin',
+      details: { run: 2, previous: 'demo-brain-tumor', previousStatus: 'stopped' },
+    });
+  });
+
+  it('leaves a run that is over as it was', async () => {
+    expect((await api(t.url, '/api/federations/demo-brain-tumor-2/stop', { method: 'POST', token: t.adminToken })).status).toBe(200);
+    const started = await startRun();
+    expect(started.federation.summary.id).toBe('demo-brain-tumor-3');
+    expect(started.previous).toMatchObject({ id: 'demo-brain-tumor-2', status: 'stopped' });
+    expect((await audit('demo-brain-tumor-2')).filter((e) => e.action === 'federation.stopped')).toHaveLength(1);
+    expect((await info()).demoFederationId).toBe('demo-brain-tumor-3');
+  });
+});
+
+describe('FederationService.startDemoRun', () => {
+  it('answers a request made while a run is being prepared with that run', async () => {
+    const store = openSqliteStore(':memory:');
+    const engine = new FederationEngine({ store, clock: systemClock, logger: silentLogger });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const encoder = createSyntheticEncoder({ dim: 8 });
+    const service = new FederationService({ engine, store, encoder: () => gate.then(() => encoder), logger: silentLogger, publicUrl: () => 'http://127.0.0.1:1' });
+    const first = service.startDemoRun('admin');
+    const second = service.startDemoRun('admin');
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.record.id).toBe('demo-brain-tumor');
+    expect(b.record.id).toBe('demo-brain-tumor');
+    expect(store.listFederations()).toHaveLength(1);
+    // Once it is ready, a new request is a new run.
+    expect((await service.startDemoRun('admin')).record.id).toBe('demo-brain-tumor-2');
+    await engine.shutdown();
+    store.close();
+  });
+});
