@@ -1,7 +1,8 @@
 /**
  * The landing page as a demo giver uses it, against the real coordinator (tiny CLIP): paste the admin token, start a
- * demo run, get three demo hospitals (each a tab that generates its own images), start a new run while one is going
- * (it asks first; the old run stops and its tab says so), and, once a run is over, the page offers a new one.
+ * demo run, open its three demo hospitals (each a tab that generates its own images; the page shows which are open),
+ * start a new run while one is going (it asks first; the old run stops and its tab says so), and, once a run is
+ * over, the page offers a new one.
  */
 import { expect, test } from '@playwright/test';
 import { readDemoHospitalIndex } from '@facmic/protocol';
@@ -34,13 +35,13 @@ test('a demo giver starts demo runs from the landing page and opens their hospit
   await expect(page.getByText('accuracy says nothing about FACMIC')).toHaveCount(0);
 
   // No demo run yet on this coordinator: the admin token, then one click.
-  await expect(panel).toContainText('This coordinator has no demo run');
+  await expect(panel).toContainText('This coordinator has no demo run yet');
   await panel.getByLabel('Admin token').fill(coordinator.adminToken);
   await panel.getByRole('button', { name: 'Continue' }).click();
   await panel.getByRole('button', { name: 'Start a demo run' }).click();
   await expect(panel.getByTestId('demo-status')).toContainText('Demo: brain tumor MRI: waiting for 2 hospitals to start round 1 of 50', { timeout: 60_000 });
   const hospitals = panel.getByTestId('demo-hospitals').getByRole('link');
-  await expect(hospitals).toHaveCount(3);
+  await expect(hospitals).toHaveText(['Open Hospital A', 'Open Hospital B', 'Open Hospital C']);
   const links = await hospitals.evaluateAll((anchors) => anchors.map((a) => (a as HTMLAnchorElement).href));
   expect(links.map((link) => new URL(link).searchParams.get('f'))).toEqual(['demo-brain-tumor', 'demo-brain-tumor', 'demo-brain-tumor']);
   expect(links.map((link) => readDemoHospitalIndex(new URL(link).searchParams))).toEqual([0, 1, 2]);
@@ -51,14 +52,17 @@ test('a demo giver starts demo runs from the landing page and opens their hospit
   await expect(hospital.page.getByTestId('federation-overview')).toContainText('at least 6 s (paced');
   await expect(hospital.page.getByRole('heading', { name: 'This demo hospital’s images' })).toBeVisible({ timeout: 120_000 });
 
-  // A new run while this one is going: the page asks, the old run stops (its tab says so), the new one gets hospitals.
+  // The landing page shows which hospital is open in a tab.
   await expect(panel.getByTestId('demo-status')).toContainText('1 of 3 hospitals online', { timeout: 30_000 });
+  await expect(panel.getByTestId('demo-hospitals').getByText('open in a tab')).toHaveCount(1);
+
+  // A new run while this one is going: the page asks, the old run stops (its tab says so), the new one has its hospitals.
   await panel.getByRole('button', { name: 'Start a new demo run' }).click();
   await expect(panel.getByTestId('demo-status')).toContainText('Demo: brain tumor MRI (run 2): waiting for 2 hospitals', { timeout: 60_000 });
   expect(dialogs).toHaveLength(1);
   expect(dialogs[0]).toContain('stops before its first round');
   await expect(hospitals).toHaveCount(3);
-  expect(new URL((await hospitals.first().getAttribute('href')) ?? '').searchParams.get('f')).toBe('demo-brain-tumor-2');
+  await expect(hospitals.first()).toHaveAttribute('href', /[?&]f=demo-brain-tumor-2&/);
   await expect(hospital.activity()).toContainText('The coordinator stopped the federation.', { timeout: 30_000 });
 
   // Once the current run is over, starting a new one is the main action.
@@ -66,7 +70,7 @@ test('a demo giver starts demo runs from the landing page and opens their hospit
   expect((await fetch(`${coordinator.url}/api/federations/demo-brain-tumor-2/stop`, { method: 'POST', headers })).status).toBe(200);
   await page.reload();
   await expect(panel.getByText('This demo run is over')).toBeVisible();
-  await expect(panel.getByRole('button', { name: 'Open three demo hospitals' })).toHaveCount(0);
+  await expect(panel.getByTestId('demo-hospitals')).toHaveCount(0);
   await expect(panel.getByRole('button', { name: 'Start a new demo run' })).toHaveCount(1);
   const listed = (await (await fetch(`${coordinator.url}/api/federations`, { headers })).json()) as { federations: { id: string; status: string }[] };
   expect(listed.federations.map((f) => `${f.id} ${f.status}`).sort()).toEqual(['demo-brain-tumor stopped', 'demo-brain-tumor-2 stopped']);

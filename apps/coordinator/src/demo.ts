@@ -26,8 +26,8 @@ export const DEMO_FEDERATION: FederationSettings = createFederationRequestSchema
   globalTest: { kind: 'generated', perClass: 10 },
 });
 
-/** Names of the invites created with the demo federation on first start (demo hospitals 0, 1 and 2). */
-export const DEMO_INVITE_NAMES = ['Hospital A', 'Hospital B', 'Hospital C'];
+/** The demo hospitals every run gets (demo hospitals 0, 1 and 2: each generates its own images in its own look). */
+export const DEMO_HOSPITAL_NAMES = ['Hospital A', 'Hospital B', 'Hospital C'];
 
 /** Id of demo run `run` (1-based). */
 export function demoRunId(run: number): string {

@@ -1,9 +1,9 @@
-/** Admin operations that need more than the state machine: encoding a new federation's data, invites. */
+/** Admin operations that need more than the state machine: encoding a new federation's data, invites, demo runs. */
 import { createHmac, randomBytes } from 'node:crypto';
 import { initialModuleState } from '@facmic/learning';
-import { buildInviteLink, type FederationSettings, type InviteCreated } from '@facmic/protocol';
+import { buildDemoHospitalLink, buildInviteLink, type DemoHospital, type FederationSettings, type InviteCreated } from '@facmic/protocol';
 import { generateId, generateToken, hashToken } from './auth.ts';
-import { demoRunId, demoRunSettings } from './demo.ts';
+import { DEMO_HOSPITAL_NAMES, demoRunId, demoRunSettings } from './demo.ts';
 import type { FederationEngine } from './engine.ts';
 import { EngineError } from './engine.ts';
 import type { FeatureEncoder } from './features/feature-encoder.ts';
@@ -23,9 +23,10 @@ export interface FederationServiceOptions {
   publicUrl: () => string;
 }
 
-/** A new demo run and the run it replaced (stopped if it was still going), or null. */
-export interface DemoRun {
+/** A new demo run, its demo hospitals, and the run it replaced (stopped if it was still going), or null. */
+export interface StartedDemoRun {
   record: FederationRecord;
+  hospitals: DemoHospital[];
   previous: FederationRecord | null;
 }
 
@@ -33,7 +34,7 @@ const TERMINAL_STATUSES: readonly string[] = ['stopped', 'finished'];
 
 export class FederationService {
   private readonly creating = new Set<string>();
-  private demoRunStarting: Promise<DemoRun> | null = null;
+  private demoRunStarting: Promise<StartedDemoRun> | null = null;
 
   constructor(private readonly options: FederationServiceOptions) {}
 
@@ -68,27 +69,48 @@ export class FederationService {
   }
 
   /**
-   * A fresh run of the demo federation (same settings, next free id `demo-brain-tumor[-n]`), made the current demo.
-   * The run it replaces is stopped once the new one exists (so a failed start changes nothing) and stays listed.
-   * Audited as `demo.run-started`. A request while a run is being created gets that run.
+   * A fresh run of the demo federation (same settings, next free id `demo-brain-tumor[-n]`) with its three demo
+   * hospitals, made the current demo. The run it replaces is stopped once the new one exists (so a failed start
+   * changes nothing) and stays listed. Audited as `demo.run-started`. A request while a run is being created gets
+   * that run.
    */
-  startDemoRun(actor: string): Promise<DemoRun> {
+  startDemoRun(actor: string): Promise<StartedDemoRun> {
     if (this.demoRunStarting) return this.demoRunStarting;
-    const starting = (async (): Promise<DemoRun> => {
+    const starting = (async (): Promise<StartedDemoRun> => {
       const previousId = this.demoFederationId();
       let run = 1;
       while (this.options.store.getFederation(demoRunId(run)) || this.creating.has(demoRunId(run))) run++;
       const record = await this.create(demoRunSettings(run), actor, { id: demoRunId(run), isDemo: true });
+      for (const name of DEMO_HOSPITAL_NAMES) {
+        const id = generateId('site');
+        this.options.engine.createSite({ id, federationId: record.id, name, tokenHash: hashToken(this.derivedToken(id)), virtual: false, actor });
+      }
       let previous = previousId === null ? null : this.options.store.getFederation(previousId);
       if (previous && !TERMINAL_STATUSES.includes(previous.status)) previous = this.options.engine.stop(previous.id, actor);
       this.options.engine.recordAudit(actor, 'demo.run-started', record.id, { run, previous: previous?.id ?? null, previousStatus: previous?.status ?? null });
       this.options.logger.info('demo run started', { federation: record.id, run, previous: previous?.id ?? null });
-      return { record, previous };
+      return { record, hospitals: this.demoHospitals(record.id), previous };
     })();
     this.demoRunStarting = starting;
     return starting.finally(() => {
       this.demoRunStarting = null;
     });
+  }
+
+  /**
+   * The demo hospitals of a demo run, with their links (`demo=<index>`), as often as asked: their tokens are derived
+   * from the coordinator's secret, like virtual hospitals'. Index = creation order; revoked hospitals are left out.
+   */
+  demoHospitals(federationId: string): DemoHospital[] {
+    const sites = this.options.store
+      .listSites(federationId)
+      .filter((site) => !site.virtual && site.tokenHash === hashToken(this.derivedToken(site.id)))
+      .sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
+    return sites.flatMap((site, index) =>
+      site.revokedAt !== null
+        ? []
+        : [{ siteId: site.id, name: site.name, index, link: buildDemoHospitalLink(buildInviteLink(this.options.publicUrl(), federationId, this.derivedToken(site.id)), index) }],
+    );
   }
 
   demoFederationId(): string | null {
@@ -115,6 +137,11 @@ export class FederationService {
   }
 
   virtualToken(siteId: string): string {
+    return this.derivedToken(siteId);
+  }
+
+  /** A site token the coordinator can compute again (virtual and demo hospitals): HMAC of the site id with a stored secret. */
+  private derivedToken(siteId: string): string {
     let secret = this.options.store.getSetting(VIRTUAL_SECRET_KEY);
     if (secret === null) {
       secret = randomBytes(32).toString('base64url');

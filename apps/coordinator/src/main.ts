@@ -4,12 +4,10 @@
  */
 import { join } from 'node:path';
 import { ortWasmFiles } from '@facmic/encoder/node';
-import { buildDemoHospitalLink } from '@facmic/protocol';
 import { setUpAdminToken } from './auth.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createCoordinator } from './create-coordinator.ts';
-import { DEMO_INVITE_NAMES } from './demo.ts';
 import { createClipFeatureEncoder } from './features/clip-encoder.ts';
 import { createConsoleLogger } from './logger.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
@@ -130,17 +128,14 @@ async function main(): Promise<void> {
   let demoId = coordinator.federations.demoFederationId();
   if (config.demo && store.listFederations().length === 0) {
     logger.info('no federation yet: creating the demo federation (generated reference and global test images)');
-    const { record: demo } = await coordinator.federations.startDemoRun('coordinator');
+    const { record: demo, hospitals } = await coordinator.federations.startDemoRun('coordinator');
     demoId = demo.id;
     const s = demo.settings;
     out();
-    out(`  demo federation "${s.name}" (${demo.id}): ${s.rounds} rounds${s.minRoundSeconds > 0 ? ` of at least ${s.minRoundSeconds} s` : ''}, ${s.quorum} hospitals per round`);
-    out('  three demo hospitals; each link opens a tab that generates its own images (no folder needed):');
-    DEMO_INVITE_NAMES.forEach((name, index) => {
-      const invite = coordinator.federations.createInvite(demo.id, name, 'coordinator');
-      out(`    ${name}: ${buildDemoHospitalLink(invite.link, index)}`);
-    });
-    out(`  or open ${publicUrl}/ to open demo hospitals from there, add virtual ones, or start a new run later`);
+    out(`  demo federation "${s.name}" (${demo.id}): ${s.rounds} rounds${s.minRoundSeconds > 0 ? ` of at least ${s.minRoundSeconds} s` : ''}; a round starts with ${s.quorum} ready hospitals`);
+    out('  demo hospitals; each link opens a tab that generates its own images (no folder needed):');
+    for (const hospital of hospitals) out(`    ${hospital.name}: ${hospital.link}`);
+    out(`  the landing page ${publicUrl}/ opens the same hospitals, adds virtual ones and starts new runs`);
   } else if (demoId !== null) {
     const demo = store.getFederation(demoId);
     if (demo) out(`  demo federation ${demo.id}: ${demo.status}, round ${demo.round} of ${demo.settings.rounds}; ${publicUrl}/ opens its hospitals or starts a new run`);

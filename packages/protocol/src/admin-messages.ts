@@ -58,11 +58,35 @@ export const startDemoRunRequestSchema = z.strictObject({});
 export type StartDemoRunRequest = z.infer<typeof startDemoRunRequestSchema>;
 
 /**
- * Answer of `POST /api/demo/runs`: the new run, now the `demoFederationId` of `/api/info`, and the run it replaced
- * (stopped if it was still going; it stays listed with its rounds and models), or null.
+ * One of a demo run's hospitals: an invite whose link (with `demo=<index>`) opens a tab that generates that
+ * hospital's images. The coordinator can give the link again (its token is derived from a secret it keeps), so the
+ * links printed by `npm start` and those on the landing page are the same three hospitals.
+ */
+export const demoHospitalSchema = z.strictObject({
+  siteId: siteIdSchema,
+  name: z.string(),
+  index: z.int().min(0),
+  link: z.string(),
+});
+export type DemoHospital = z.infer<typeof demoHospitalSchema>;
+
+/** A demo run: its federation and its demo hospitals. */
+export const demoRunSchema = z.strictObject({
+  federation: federationDetailSchema,
+  hospitals: z.array(demoHospitalSchema),
+});
+export type DemoRun = z.infer<typeof demoRunSchema>;
+
+/** `GET /api/demo/runs/current`: the current demo run (`demoFederationId` of `/api/info`), or null. */
+export const currentDemoRunSchema = z.strictObject({ run: demoRunSchema.nullable() });
+export type CurrentDemoRun = z.infer<typeof currentDemoRunSchema>;
+
+/**
+ * Answer of `POST /api/demo/runs`: the new run, now the current demo, and the run it replaced (stopped if it was
+ * still going; it stays listed with its rounds and models), or null.
  */
 export const demoRunStartedSchema = z.strictObject({
-  federation: federationDetailSchema,
+  run: demoRunSchema,
   previous: federationSummarySchema.nullable(),
 });
 export type DemoRunStarted = z.infer<typeof demoRunStartedSchema>;

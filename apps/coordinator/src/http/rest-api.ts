@@ -14,6 +14,7 @@ import {
   startDemoRunRequestSchema,
   updateFederationRequestSchema,
   type CoordinatorInfo,
+  type CurrentDemoRun,
   type DemoRunStarted,
   type ErrorCode,
   type FederationDetail,
@@ -133,12 +134,22 @@ export function createRestApi(options: RestApiOptions): Router {
   // A fresh run of the demo federation, made the current demo (the previous run is stopped and stays listed).
   router.post('/demo/runs', async (req, res) => {
     parse(startDemoRunRequestSchema, req.body ?? {}, 'demo run');
-    const { record, previous } = await federations.startDemoRun('admin');
+    const { record, hospitals, previous } = await federations.startDemoRun('admin');
     const answer: DemoRunStarted = {
-      federation: { summary: engine.federationSummary(record), config: engine.federationConfig(record) },
+      run: { federation: { summary: engine.federationSummary(record), config: engine.federationConfig(record) }, hospitals },
       previous: previous ? engine.federationSummary(previous) : null,
     };
     res.status(201).json(answer);
+  });
+
+  // The current demo run and its demo hospitals' links (the landing page's view).
+  router.get('/demo/runs/current', (_req, res) => {
+    const id = federations.demoFederationId();
+    const record = id === null ? null : store.getFederation(id);
+    const answer: CurrentDemoRun = {
+      run: record ? { federation: { summary: engine.federationSummary(record), config: engine.federationConfig(record) }, hospitals: federations.demoHospitals(record.id) } : null,
+    };
+    res.json(answer);
   });
 
   router.get('/federations/:id', (req, res) => {

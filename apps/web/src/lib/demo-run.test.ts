@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FederationSummary } from '@facmic/protocol';
-import {
-  demoHospitalName,
-  demoHospitalUrl,
-  demoInvitesKey,
-  demoRunStatusLine,
-  isDemoRunOver,
-  newDemoRunConfirmation,
-  parseSavedDemoInvites,
-} from './demo-run.ts';
+import { demoHospitalViews, demoRunStatusLine, isDemoRunOver, newDemoRunConfirmation } from './demo-run.ts';
 
 const summary = (over: Partial<FederationSummary> = {}): FederationSummary => ({
   id: 'demo-brain-tumor-2',
@@ -34,25 +26,19 @@ const summary = (over: Partial<FederationSummary> = {}): FederationSummary => ({
   ...over,
 });
 
-const LINK = 'http://127.0.0.1:3000/site?f=demo-brain-tumor-2&t=abcdefghijklmnop1234';
-
 describe('demo runs on the landing page', () => {
-  it('opens demo hospital n with its invite and demo=n', () => {
-    const url = new URL(demoHospitalUrl({ name: demoHospitalName(1), link: LINK }, 1));
-    expect(url.searchParams.get('f')).toBe('demo-brain-tumor-2');
-    expect(url.searchParams.get('t')).toBe('abcdefghijklmnop1234');
-    expect(url.searchParams.get('demo')).toBe('1');
-    expect(demoHospitalName(1)).toBe('Demo hospital 2');
-  });
-
-  it('keeps only readable saved invites of the same run', () => {
-    const other = 'http://127.0.0.1:3000/site?f=demo-brain-tumor&t=abcdefghijklmnop1234';
-    const raw = JSON.stringify([{ name: 'Demo hospital 1', link: LINK }, { name: 'x', link: other }, { name: 'y', link: 'not a link' }, { link: LINK }, null, 3]);
-    expect(parseSavedDemoInvites(raw, 'demo-brain-tumor-2')).toEqual([{ name: 'Demo hospital 1', link: LINK }]);
-    expect(parseSavedDemoInvites('{broken', 'demo-brain-tumor-2')).toEqual([]);
-    expect(parseSavedDemoInvites('{"a":1}', 'demo-brain-tumor-2')).toEqual([]);
-    expect(parseSavedDemoInvites(null, 'demo-brain-tumor-2')).toEqual([]);
-    expect(demoInvitesKey('demo-brain-tumor-2')).toBe('facmic.demo.invites.demo-brain-tumor-2');
+  it('marks the demo hospitals that are open in a tab', () => {
+    const hospital = (index: number) => ({ siteId: `site-${index}`, name: `Hospital ${'ABC'[index] ?? '?'}`, index, link: `http://h/site?f=d&t=${'x'.repeat(16)}&demo=${index}` });
+    const views = demoHospitalViews([hospital(0), hospital(2)], [
+      { id: 'site-0', online: true },
+      { id: 'site-1', online: true },
+      { id: 'site-2', online: false },
+    ]);
+    expect(views.map((v) => [v.name, v.index, v.online])).toEqual([
+      ['Hospital A', 0, true],
+      ['Hospital C', 2, false],
+    ]);
+    expect(demoHospitalViews([hospital(0)], []).map((v) => v.online)).toEqual([false]);
   });
 
   it('calls finished and stopped runs over', () => {

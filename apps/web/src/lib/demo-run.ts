@@ -1,47 +1,19 @@
 /**
- * The landing page's demo logic, kept pure so it is unit-tested without a browser: which demo run is current and
- * whether it is over, what the status line says, when starting a new run needs a confirmation, and the demo
- * hospitals' invites this browser created (kept per run in localStorage, since a token is shown only once).
+ * The landing page's demo logic, kept pure so it is unit-tested without a browser: whether the current demo run is
+ * over, what its status line says, which demo hospitals are open in a tab, and when starting a new run needs a
+ * confirmation.
  */
-import { buildDemoHospitalLink, parseInviteLink, type FederationSummary } from '@facmic/protocol';
+import type { DemoHospital, FederationSummary, SiteSummary } from '@facmic/protocol';
 
-/** Demo hospitals the landing page opens per run. */
-export const DEMO_HOSPITALS = 3;
-
-export interface DemoInvite {
-  readonly name: string;
-  /** The invite link (without the demo parameter). */
-  readonly link: string;
+export interface DemoHospitalView extends DemoHospital {
+  /** A tab of this hospital is connected now (opening another would replace it). */
+  readonly online: boolean;
 }
 
-export function demoHospitalName(index: number): string {
-  return `Demo hospital ${index + 1}`;
-}
-
-/** The page of demo hospital `index`: its invite plus `demo=<index>`, so the tab generates that hospital's images. */
-export function demoHospitalUrl(invite: DemoInvite, index: number): string {
-  return buildDemoHospitalLink(invite.link, index);
-}
-
-export function demoInvitesKey(federationId: string): string {
-  return `facmic.demo.invites.${federationId}`;
-}
-
-/** Saved invites of a run (as stored under {@link demoInvitesKey}); anything unreadable counts as none. */
-export function parseSavedDemoInvites(raw: string | null, federationId: string): DemoInvite[] {
-  if (raw === null) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(parsed)) return [];
-  return parsed.filter((item): item is DemoInvite => {
-    if (typeof item !== 'object' || item === null) return false;
-    const { name, link } = item as Record<string, unknown>;
-    return typeof name === 'string' && typeof link === 'string' && parseInviteLink(link)?.federationId === federationId;
-  });
+/** The run's demo hospitals with whether each is open in a tab somewhere (from the run's site list). */
+export function demoHospitalViews(hospitals: readonly DemoHospital[], sites: readonly Pick<SiteSummary, 'id' | 'online'>[]): DemoHospitalView[] {
+  const online = new Set(sites.filter((s) => s.online).map((s) => s.id));
+  return hospitals.map((h) => ({ ...h, online: online.has(h.siteId) }));
 }
 
 /** Finished or stopped: new demo tabs could only watch. */

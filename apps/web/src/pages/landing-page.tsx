@@ -1,29 +1,10 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import { buildInviteLink, coordinatorInfoSchema, type CoordinatorInfo, type FederationSummary } from '@facmic/protocol';
+import { coordinatorInfoSchema, type CoordinatorInfo, type DemoRun, type SiteSummary } from '@facmic/protocol';
 import { Badge, Notice } from '../components/ui.tsx';
-import {
-  DEMO_HOSPITALS,
-  demoHospitalName,
-  demoHospitalUrl,
-  demoInvitesKey,
-  demoRunStatusLine,
-  isDemoRunOver,
-  newDemoRunConfirmation,
-  parseSavedDemoInvites,
-  type DemoInvite,
-} from '../lib/demo-run.ts';
+import { demoHospitalViews, demoRunStatusLine, isDemoRunOver, newDemoRunConfirmation } from '../lib/demo-run.ts';
 import { AdminApi } from './admin/admin-api.ts';
 
 const TOKEN_KEY = 'facmic.admin.token';
-
-function savedDemoInvites(federationId: string | null): DemoInvite[] {
-  if (federationId === null) return [];
-  try {
-    return parseSavedDemoInvites(localStorage.getItem(demoInvitesKey(federationId)), federationId);
-  } catch {
-    return [];
-  }
-}
 
 function adminToken(): string | null {
   const hash = new URLSearchParams(window.location.hash.slice(1)).get('token');
@@ -71,14 +52,7 @@ export function LandingPage() {
           which averages them, weighted by how many images each hospital has, and sends the result back. Images never leave the hospital’s browser.
         </p>
       </section>
-      {info && (
-        <DemoPanel
-          federationId={info.demoFederationId}
-          onRunStarted={(id) => {
-            setInfo({ ...info, demoFederationId: id });
-          }}
-        />
-      )}
+      {info && <DemoPanel hasDemo={info.demoFederationId !== null} />}
       <div className="grid grid-3">
         <div className="card">
           <h2>Hospitals</h2>
@@ -135,47 +109,23 @@ function ModelStatement({ info }: { info: CoordinatorInfo }) {
   );
 }
 
-function DemoPanel({ federationId, onRunStarted }: { federationId: string | null; onRunStarted: (federationId: string) => void }) {
+interface DemoRunView {
+  readonly run: DemoRun;
+  readonly sites: readonly SiteSummary[];
+}
+
+function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
   const id = useId();
   const [token, setToken] = useState<string | null>(adminToken);
   const [tokenInput, setTokenInput] = useState('');
-  const [invites, setInvites] = useState<DemoInvite[]>(() => savedDemoInvites(federationId));
-  const [invitesOf, setInvitesOf] = useState(federationId);
   const [virtualCount, setVirtualCount] = useState('2');
   const [problem, setProblem] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState<'hospitals' | 'virtual' | 'run' | null>(null);
+  const [busy, setBusy] = useState<'virtual' | 'run' | null>(null);
   const api = useMemo(() => (token === null ? null : new AdminApi(window.location.origin, token)), [token]);
-  const [summary, setSummary] = useState<FederationSummary | null>(null);
-  // A new run: its own invites (none yet, or those this browser made for it).
-  if (invitesOf !== federationId) {
-    setInvitesOf(federationId);
-    setInvites(savedDemoInvites(federationId));
-  }
-
-  // The current run's state, refreshed while this page is open.
-  useEffect(() => {
-    if (!api || federationId === null) return;
-    let stopped = false;
-    const load = () => {
-      api.getFederation(federationId).then(
-        (detail) => {
-          if (!stopped) setSummary(detail.summary);
-        },
-        () => {
-          // Shown when an action fails; the status line just stays as it was.
-        },
-      );
-    };
-    load();
-    const timer = setInterval(load, 3000);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [api, federationId]);
-  const demo = summary?.id === federationId ? summary : null;
-  const over = isDemoRunOver(demo);
+  // The current run (null: none; undefined: not known yet) and its hospitals' presence, refreshed while the page is open.
+  const [current, setCurrent] = useState<DemoRunView | null | undefined>(undefined);
+  const [refresh, setRefresh] = useState(0);
 
   const fail = (error: unknown) => {
     setBusy(null);
@@ -187,65 +137,75 @@ function DemoPanel({ federationId, onRunStarted }: { federationId: string | null
     } else setProblem(message);
   };
 
-  /** Creates the run's missing demo invites (kept in this browser: a token is shown once) and opens the first. */
-  const openHospitals = async (admin: AdminApi, runId: string, have: DemoInvite[]): Promise<void> => {
-    const created = await Promise.all(Array.from({ length: Math.max(0, DEMO_HOSPITALS - have.length) }, (_, i) => admin.createInvite(runId, demoHospitalName(have.length + i))));
-    const next = [...have, ...created.map((c) => ({ name: c.site.name, link: buildInviteLink(window.location.origin, runId, c.token) }))];
-    localStorage.setItem(demoInvitesKey(runId), JSON.stringify(next));
-    setInvitesOf(runId);
-    setInvites(next);
-    setBusy(null);
-    // A click may open one tab; the other hospitals are buttons below.
-    const first = next[0];
-    const opened = first !== undefined && openTab(demoHospitalUrl(first, 0));
-    setDone(
-      opened
-        ? `${first.name} opened in a new tab. Open the other hospitals below, each in its own tab.`
-        : 'The demo hospitals are ready. Open each one below in its own tab.',
-    );
-  };
+  useEffect(() => {
+    if (!api) return;
+    let stopped = false;
+    const load = () => {
+      api
+        .currentDemoRun()
+        .then(async (run) => ({ run, sites: run ? await api.listSites(run.federation.summary.id) : [] }))
+        .then(
+          ({ run, sites }) => {
+            if (!stopped) setCurrent(run ? { run, sites } : null);
+          },
+          (error: unknown) => {
+            if (!stopped && error instanceof Error && 'code' in error && error.code === 'UNAUTHORIZED') fail(error);
+            // Other failures: the status line stays as it was until the next refresh.
+          },
+        );
+    };
+    load();
+    const timer = setInterval(load, 3000);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+    // The refresh loop restarts with a new token or after a new run (`fail` only sets state).
+  }, [api, refresh]);
 
-  const createHospitals = () => {
-    if (!api || federationId === null) return;
-    setBusy('hospitals');
-    setProblem(null);
-    setDone(null);
-    openHospitals(api, federationId, invites).catch(fail);
-  };
+  const run = current?.run ?? null;
+  const summary = run?.federation.summary ?? null;
+  const over = isDemoRunOver(summary);
+  const hospitals = run ? demoHospitalViews(run.hospitals, current?.sites ?? []) : [];
 
   const startRun = () => {
     if (!api) return;
-    const question = newDemoRunConfirmation(demo);
+    const question = newDemoRunConfirmation(summary);
     if (question !== null && !window.confirm(question)) return;
     setBusy('run');
     setProblem(null);
     setDone(null);
-    api
-      .startDemoRun()
-      .then(async (started) => {
-        const runId = started.federation.summary.id;
-        setSummary(started.federation.summary);
-        onRunStarted(runId);
-        await openHospitals(api, runId, []);
-      })
-      .catch(fail);
+    api.startDemoRun().then(({ run: started }) => {
+      setBusy(null);
+      setCurrent({ run: started, sites: [] });
+      setRefresh((n) => n + 1);
+      const first = started.hospitals[0];
+      // A tab opened long after the click counts as a pop-up: open it only while the click still counts.
+      const opened = first !== undefined && openTab(first.link);
+      setDone(
+        opened
+          ? `${started.federation.summary.name} is ready. ${first.name} opened in a new tab; open the other hospitals below, each in its own tab.`
+          : `${started.federation.summary.name} is ready. Open its hospitals below, each in its own tab.`,
+      );
+    }, fail);
   };
 
   const addVirtual = () => {
-    if (!api || federationId === null) return;
+    if (!api || !summary) return;
     setBusy('virtual');
     setProblem(null);
     setDone(null);
-    api.addVirtualSites(federationId, Number(virtualCount)).then((sites) => {
+    api.addVirtualSites(summary.id, Number(virtualCount)).then((sites) => {
       setBusy(null);
       setDone(`${sites.length} virtual hospital${sites.length === 1 ? '' : 's'} joined: ${sites.map((s) => s.name).join(', ')}. Follow them on the dashboard.`);
     }, fail);
   };
 
-  const dashboard = federationId === null ? '/admin' : `/admin?f=${federationId}`;
+  const noRun = token === null ? !hasDemo : current === null;
+  const dashboard = summary ? `/admin?f=${summary.id}` : '/admin';
   const startButton = (primary: boolean) => (
     <button type="button" className={primary ? undefined : 'secondary'} onClick={startRun} disabled={busy !== null}>
-      {federationId === null ? 'Start a demo run' : 'Start a new demo run'}
+      {noRun ? 'Start a demo run' : 'Start a new demo run'}
     </button>
   );
 
@@ -253,13 +213,13 @@ function DemoPanel({ federationId, onRunStarted }: { federationId: string | null
     <section className="card" aria-labelledby={`${id}-title`} data-testid="demo-panel">
       <h2 id={`${id}-title`}>Try the demo</h2>
       <p>
-        {federationId === null ? 'This coordinator has no demo run. Start one: ' : 'A demo federation runs here. '}
-        open three demo hospitals, each in its own tab with generated images in its own look (brightness, contrast, tint, noise: the “domain shift” between hospitals’ scanners),
-        or let the coordinator run virtual hospitals beside it. Then watch the rounds on the <a href={dashboard}>dashboard</a>.
+        {noRun ? 'This coordinator has no demo run yet. ' : ''}
+        Open the three demo hospitals, each in its own tab: each one generates its own images, in its own look (brightness, contrast, tint, noise: the “domain shift” between
+        hospitals’ scanners), and takes part by itself. Or let the coordinator run virtual hospitals beside it. Then watch the rounds on the <a href={dashboard}>dashboard</a>.
       </p>
-      {demo && (
+      {summary && (
         <p className="small" data-testid="demo-status">
-          {demoRunStatusLine(demo)}
+          {demoRunStatusLine(summary)}
         </p>
       )}
       {problem !== null && (
@@ -277,11 +237,11 @@ function DemoPanel({ federationId, onRunStarted }: { federationId: string | null
           <p>{done}</p>
         </Notice>
       )}
-      {over && demo && (
+      {over && summary && (
         <Notice tone="info" title="This demo run is over">
           <p>
-            {demo.status === 'stopped' ? `It was stopped at round ${demo.round}.` : `Its ${demo.totalRounds} rounds are done.`} Start a new run: a fresh demo federation with the same
-            settings, with its own demo hospitals. This run stays on the <a href={dashboard}>dashboard</a>.
+            {summary.status === 'stopped' ? `It was stopped at round ${summary.round}.` : `Its ${summary.totalRounds} rounds are done.`} A new run is a fresh demo federation with the
+            same settings and its own three hospitals; this one stays on the <a href={dashboard}>dashboard</a>.
           </p>
           {token !== null && startButton(true)}
         </Notice>
@@ -301,23 +261,36 @@ function DemoPanel({ federationId, onRunStarted }: { federationId: string | null
           <div style={{ flex: '1 1 16rem' }}>
             <label htmlFor={`${id}-token`}>Admin token</label>
             <span id={`${id}-token-help`} className="field-help">
-              Printed by npm start. Demo hospitals need invites, which only an admin can create.
+              Printed by npm start. Only an admin may open demo hospitals and start runs.
             </span>
             <input id={`${id}-token`} aria-describedby={`${id}-token-help`} type="password" value={tokenInput} onChange={(e) => { setTokenInput(e.target.value); }} autoComplete="off" />
           </div>
           <button type="submit">Continue</button>
         </form>
-      ) : federationId === null ? (
+      ) : current === undefined ? (
+        <p className="muted">Asking the coordinator for the demo run…</p>
+      ) : run === null ? (
         <div className="row">{startButton(true)}</div>
       ) : (
-        <div className="stack">
-          {!over && (
+        !over && (
+          <div className="stack">
+            {hospitals.length > 0 ? (
+              <ul className="row" style={{ listStyle: 'none', padding: 0, margin: 0 }} data-testid="demo-hospitals">
+                {hospitals.map((hospital) => (
+                  <li key={hospital.siteId} className="row" style={{ gap: '0.4rem' }}>
+                    <a className={hospital.online ? 'button secondary' : 'button'} href={hospital.link} target="_blank" rel="noopener">
+                      Open {hospital.name}
+                    </a>
+                    {hospital.online && <Badge tone="ok">open in a tab</Badge>}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <Notice tone="info" title="This run has no demo hospitals">
+                <p>It was made by an older coordinator. Start a new demo run to get three.</p>
+              </Notice>
+            )}
             <div className="row">
-              {invites.length < DEMO_HOSPITALS && (
-                <button type="button" onClick={createHospitals} disabled={busy !== null}>
-                  Open three demo hospitals
-                </button>
-              )}
               <input
                 id={`${id}-virtual`}
                 type="number"
@@ -336,19 +309,8 @@ function DemoPanel({ federationId, onRunStarted }: { federationId: string | null
               <span className="spacer" />
               {startButton(false)}
             </div>
-          )}
-          {invites.length > 0 && (
-            <ul className="row" style={{ listStyle: 'none', padding: 0, margin: 0 }} data-testid="demo-hospitals">
-              {invites.map((invite, index) => (
-                <li key={invite.link}>
-                  <a className="button secondary" href={demoHospitalUrl(invite, index)} target="_blank" rel="noopener">
-                    Open {invite.name}
-                  </a>
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
+          </div>
+        )
       )}
     </section>
   );

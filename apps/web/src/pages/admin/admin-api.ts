@@ -6,6 +6,7 @@ import {
   ackFailureSchema,
   auditEntrySchema,
   coordinatorInfoSchema,
+  currentDemoRunSchema,
   demoRunStartedSchema,
   federationDetailSchema,
   federationSummarySchema,
@@ -17,6 +18,7 @@ import {
   type AuditEntry,
   type CoordinatorInfo,
   type CreateFederationRequest,
+  type DemoRun,
   type DemoRunStarted,
   type FederationDetail,
   type FederationSummary,
@@ -110,6 +112,11 @@ export class AdminApi {
   /** A fresh run of the demo federation, made the current demo; the run it replaces is stopped if still going. */
   startDemoRun(): Promise<DemoRunStarted> {
     return this.call(demoRunStartedSchema, 'POST', '/api/demo/runs', {});
+  }
+
+  /** The current demo run with its demo hospitals' links, or null when the coordinator has none. */
+  currentDemoRun(): Promise<DemoRun | null> {
+    return this.call(currentDemoRunSchema, 'GET', '/api/demo/runs/current').then((r) => r.run);
   }
 
   addVirtualSites(id: string, count: number): Promise<SiteSummary[]> {
