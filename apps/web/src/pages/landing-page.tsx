@@ -232,7 +232,7 @@ function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
           <p>The coordinator encodes the run’s generated reference and test images; this takes a few seconds.</p>
         </Notice>
       )}
-      {done !== null && (
+      {done !== null && !over && (
         <Notice tone="ok" live>
           <p>{done}</p>
         </Notice>

@@ -71,7 +71,10 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
       )}
       {round && round.status === 'training' && round.deadline !== null && (
         <p className="small muted">
-          {round.submissions} of {round.participants} hospitals have sent this round’s update; the round closes {formatRelative(round.deadline, now)}.
+          {round.submissions} of {round.participants} hospitals have sent this round’s update;{' '}
+          {round.submissions >= round.participants && federation.minRoundSeconds > 0
+            ? `the round closes once it has run ${federation.minRoundSeconds} s (this federation’s pace).`
+            : `the round closes ${formatRelative(round.deadline, now)} at the latest.`}
         </p>
       )}
       {view.refused && <p className="small">Round {view.refused.round} did not count for this hospital: {view.refused.message}</p>}
