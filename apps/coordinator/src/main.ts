@@ -138,7 +138,12 @@ async function main(): Promise<void> {
     out(`  the landing page ${publicUrl}/ opens the same hospitals, adds virtual ones and starts new runs`);
   } else if (demoId !== null) {
     const demo = store.getFederation(demoId);
-    if (demo) out(`  demo federation ${demo.id}: ${demo.status}, round ${demo.round} of ${demo.settings.rounds}; ${publicUrl}/ opens its hospitals or starts a new run`);
+    if (demo && (demo.status === 'finished' || demo.status === 'stopped')) {
+      out(`  demo federation ${demo.id}: ${demo.status}, round ${demo.round} of ${demo.settings.rounds}; ${publicUrl}/ starts a new run`);
+    } else if (demo) {
+      out(`  demo federation ${demo.id}: ${demo.status}, round ${demo.round} of ${demo.settings.rounds}; its demo hospitals (also on ${publicUrl}/):`);
+      for (const hospital of coordinator.federations.demoHospitals(demo.id)) out(`    ${hospital.name}: ${hospital.link}`);
+    }
   }
   const resumed = await virtual.resumeAll();
   if (resumed > 0) logger.info(`${resumed} virtual hospital(s) started again`);
