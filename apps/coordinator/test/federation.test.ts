@@ -35,8 +35,8 @@ describe('a federation of three Node sites', () => {
       return startSite(t.url, federationId, invite.token, { name: `hospital-${i + 1}`, encoder: t.encoder, trainPerClass: n, seed: i + 1, weightsDtype: i === 2 ? 'float16' : 'float32' });
     }));
     const models = sites.map((site) => {
-      const received: { round: number; state: ModuleState }[] = [];
-      site.on('model', (m) => received.push({ round: m.round, state: m.state }));
+      const received: { round: number; state: ModuleState; final: boolean }[] = [];
+      site.on('model', (m) => received.push({ round: m.round, state: m.state, final: m.final }));
       return received;
     });
     const results: SiteRunResult[] = await Promise.all(sites.map((s) => s.run()));
@@ -86,7 +86,7 @@ describe('a federation of three Node sites', () => {
     // Every site ends holding the final global model (what its classify panel uses), equal to the published one.
     const finalModel = decodeTensors(t.store.getGlobalModel(federationId, 3)!.weights, { expected: spec }).tensors;
     for (const received of models) {
-      expect(received.map((m) => m.round)).toEqual([0, 1, 2, 3]);
+      expect(received.map((m) => [m.round, m.final])).toEqual([[0, false], [1, false], [2, false], [3, true]]);
       expect(Array.from(received.at(-1)!.state['3.weight']!.data)).toEqual(Array.from(finalModel['3.weight']!.data));
     }
 

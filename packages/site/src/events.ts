@@ -47,7 +47,14 @@ export interface SiteEventMap {
    * `state` is the decoded module (validated against the federation's module); use it to classify with the newest
    * shared model at any time.
    */
-  model: { round: number; checksum: string; bytes: number; state: ModuleState };
+  model: {
+    round: number;
+    checksum: string;
+    bytes: number;
+    state: ModuleState;
+    /** The federation's final model (fetched when it ended), not the start of a round. */
+    final: boolean;
+  };
   /** A model was evaluated on the local test split (`global`: the model received, `local`: after training). */
   evaluated: { round: number; model: 'global' | 'local'; metrics: EvalMetrics };
   /** One local training step. */

@@ -412,7 +412,7 @@ export class SiteClient {
       if (!answer.ok) throw new SiteError(answer.code, answer.message);
       const state = decodeTensors(answer.data, { expected: specOf(federation.module.kind, federation.module.featureDim) }).tensors;
       this.cachedModel = { round: update.latestModelRound, state };
-      this.events.emit('model', { round: update.latestModelRound, checksum: answer.checksum, bytes: answer.data.byteLength, state });
+      this.events.emit('model', { round: update.latestModelRound, checksum: answer.checksum, bytes: answer.data.byteLength, state, final: true });
     } catch (error) {
       // The federation is over either way; the site just has no copy of the final model.
       this.events.emit('error', { code: error instanceof SiteError ? error.code : 'PROTOCOL_VIOLATION', message: `final model: ${error instanceof Error ? error.message : String(error)}`, fatal: false });
@@ -490,7 +490,7 @@ export class SiteClient {
       if (!answer.ok) throw new SiteError(answer.code, answer.message);
       state = decodeTensors(answer.data, { expected: spec }).tensors;
       this.cachedModel = { round: round - 1, state };
-      this.events.emit('model', { round: round - 1, checksum: answer.checksum, bytes: answer.data.byteLength, state });
+      this.events.emit('model', { round: round - 1, checksum: answer.checksum, bytes: answer.data.byteLength, state, final: false });
     }
     signal.throwIfAborted();
 

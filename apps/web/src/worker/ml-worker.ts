@@ -191,7 +191,7 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
     });
     site.on('model', (m) => {
       if (current.globalModel === null || m.round >= current.globalModel.round) current.globalModel = { round: m.round, state: m.state };
-      post({ type: 'model', round: m.round, bytes: m.bytes });
+      post({ type: 'model', round: m.round, bytes: m.bytes, final: m.final });
     });
     site.on('submitted', (s) => {
       post({ type: 'submitted', round: s.round, bytes: s.bytes, sampleCount: s.sampleCount, metrics: s.metrics });

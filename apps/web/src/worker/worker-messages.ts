@@ -112,7 +112,7 @@ export type WorkerToPage =
   | { type: 'evaluated'; round: number; model: 'global' | 'local'; metrics: EvalMetrics }
   | { type: 'step'; round: number; step: number; totalSteps: number; loss: number }
   | { type: 'submitted'; round: number; bytes: number; sampleCount: number; metrics: SiteRoundMetrics }
-  | { type: 'model'; round: number; bytes: number }
+  | { type: 'model'; round: number; bytes: number; final: boolean }
   | { type: 'refused'; round: number; code: SiteErrorCode; message: string }
   | { type: 'error'; code: string; message: string; fatal: boolean }
   | { type: 'finished'; result: SiteRunResult }

@@ -24,7 +24,8 @@ export function sessionAfter(session: SiteSession, message: WorkerToPage, now: n
         updatedAt: now,
       };
     case 'model':
-      // The model published after round r is what round r + 1 trains from.
+      // The model published after round r is what round r + 1 trains from; the final model starts no round.
+      if (message.final) return session;
       return { ...session, rounds: updateRound(session.rounds, message.round + 1, { bytesReceived: message.bytes }), updatedAt: now };
     default:
       return session;

@@ -54,7 +54,7 @@ describe('site view', () => {
 
   it('keeps the round of the newest shared model, for the classify panel', () => {
     expect(INITIAL_SITE_VIEW.globalModelRound).toBeNull();
-    const view = run([{ type: 'model', round: 0, bytes: 10 }, { type: 'model', round: 2, bytes: 10 }, { type: 'model', round: 1, bytes: 10 }]);
+    const view = run([{ type: 'model', round: 0, bytes: 10, final: false }, { type: 'model', round: 2, bytes: 10, final: true }, { type: 'model', round: 1, bytes: 10, final: false }]);
     expect(view.globalModelRound).toBe(2);
   });
 
@@ -93,12 +93,14 @@ describe('site view', () => {
 describe('session updates', () => {
   const session: SiteSession = { coordinatorUrl: 'http://c', federationId: 'fed', token: 't'.repeat(16), device: 'auto', demoSite: null, siteName: null, federationName: null, seed: 1, createdAt: 0, updatedAt: 0, rounds: [] };
   it('records metrics per round and the model download against the round that uses it', () => {
-    let s = sessionAfter(session, { type: 'model', round: 1, bytes: 100 }, 5);
+    let s = sessionAfter(session, { type: 'model', round: 1, bytes: 100, final: false }, 5);
     s = sessionAfter(s, { type: 'evaluated', round: 2, model: 'global', metrics: { accuracy: 0.5, balancedAccuracy: 0.5, samples: 4 } }, 6);
     s = sessionAfter(s, { type: 'submitted', round: 2, bytes: 42, sampleCount: 8, metrics: { trainLoss: 1, steps: 3, trainSeconds: 2, globalModel: null, localModel: { accuracy: 1, balancedAccuracy: 1, samples: 4 } } }, 7);
     expect(s.rounds).toEqual([
       { round: 2, globalModel: { accuracy: 0.5, balancedAccuracy: 0.5, samples: 4 }, localModel: { accuracy: 1, balancedAccuracy: 1, samples: 4 }, trainSeconds: 2, steps: 3, trainLoss: 1, bytesSent: 42, bytesReceived: 100, submittedAt: 7 },
     ]);
     expect(sessionAfter(s, { type: 'step', round: 2, step: 1, totalSteps: 2, loss: 1 }, 8)).toBe(s);
+    // The final model, fetched when the federation ends, starts no round: no row for it.
+    expect(sessionAfter(s, { type: 'model', round: 2, bytes: 100, final: true }, 9)).toBe(s);
   });
 });
