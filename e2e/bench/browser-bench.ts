@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { federationDetailSchema, inviteCreatedSchema } from '@facmic/protocol';
-import { CHROMIUM_PATH } from '../../playwright.config.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.ts';
 import { startCoordinator } from '../fixtures/coordinator.ts';
 import { HospitalPage } from '../fixtures/hospital-page.ts';
 
@@ -70,7 +70,7 @@ console.log(`images: ${data.images} (${perClass} per class of ${data.classes.joi
 const coordinator = await startCoordinator();
 const browser = await chromium.launch({
   executablePath: CHROMIUM_PATH,
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+  args: CHROMIUM_ARGS,
 });
 const chromiumVersion = browser.version();
 const results: string[] = [];

@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { createEncoder, renderImage, type EncodeTimings } from '../../../packages/encoder/src/index.ts';
 import { ensureTinyClip, ortWasmFiles } from '../../../packages/encoder/src/node.ts';
 import type { HarnessApi } from './main.ts';
-import { buildHarness, CHROMIUM_ARGS, serveFolders } from './serve.ts';
+import { buildHarness, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolders } from './serve.ts';
 
 declare global {
   interface Window {
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const harnessOut = path.join(work, 'harness');
   await buildHarness(harnessOut);
   const server = await serveFolders({ '/models/bench-model/': modelDir, '/ort/': ortWasmFiles().dir, '/images/': imagesDir, '/': harnessOut });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   try {
     const urls = files.map((file) => `${server.url}/images/${path.relative(imagesDir, file).split(path.sep).map(encodeURIComponent).join('/')}`);
     for (const device of values.webgpu === true ? (['wasm', 'webgpu'] as const) : (['wasm'] as const)) {

@@ -79,13 +79,4 @@ export function serveFolders(roots: Readonly<Record<string, string>>): Promise<S
   });
 }
 
-/** The Chromium flags of playwright.config.ts, for scripts that launch Chromium themselves. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--enable-unsafe-webgpu',
-];
+export { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../chromium.ts';
