@@ -1,5 +1,6 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { coordinatorInfoSchema, type CoordinatorInfo, type DemoRun, type SiteSummary } from '@facmic/protocol';
+import { ModelBadge, ModelMeaning } from '../components/model-meaning.tsx';
 import { Badge, Notice } from '../components/ui.tsx';
 import { demoHospitalViews, demoRunStatusLine, isDemoRunOver, newDemoRunConfirmation } from '../lib/demo-run.ts';
 import { AdminApi } from './admin/admin-api.ts';
@@ -83,24 +84,15 @@ export function LandingPage() {
 
 /** Which image model this coordinator uses, and what that means for accuracy, in plain words (said once). */
 function ModelStatement({ info }: { info: CoordinatorInfo }) {
-  const { source, modelId, featureDim, hash } = info.encoder;
+  const { modelId, featureDim, hash } = info.encoder;
   return (
     <>
       <p>
         Image model: <strong data-testid="landing-model">{modelId}</strong>{' '}
-        {source === 'tiny' ? <Badge tone="warn">test model</Badge> : source === 'mirror' ? <Badge tone="ok">the paper’s CLIP</Badge> : <Badge>chosen by the admin</Badge>}
+        <ModelBadge encoder={info.encoder} />
       </p>
       <p className="small" data-testid="landing-model-note">
-        {source === 'tiny' ? (
-          <>
-            A tiny CLIP with random weights, generated because no real model was found: everything runs, but accuracy numbers mean nothing. <code>npm run models:fetch</code> gets
-            the paper’s CLIP.
-          </>
-        ) : source === 'mirror' ? (
-          'CLIP ViT-B/16 from this coordinator’s mirror, as in the paper: accuracy is meaningful.'
-        ) : (
-          'The model named by the coordinator’s settings (FACMIC_MODEL).'
-        )}
+        <ModelMeaning encoder={info.encoder} />
       </p>
       <p className="small muted">
         {featureDim}-dimensional features, model hash {hash.slice(0, 12)}

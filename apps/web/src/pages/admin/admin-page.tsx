@@ -1,5 +1,6 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import type { CoordinatorInfo } from '@facmic/protocol';
+import { ModelBadge, ModelMeaning } from '../../components/model-meaning.tsx';
 import { Badge, Field, Notice } from '../../components/ui.tsx';
 import { AdminApi } from './admin-api.ts';
 import { CreateFederationForm } from './create-federation-form.tsx';
@@ -139,7 +140,7 @@ function Dashboard({ token, onSignOut }: { token: string; onSignOut: (problem: s
       )}
       {info && (
         <p className="small muted" data-testid="encoder-note">
-          Image model: <strong>{info.encoder.modelId}</strong> — {info.encoder.note}
+          Image model: <strong>{info.encoder.modelId}</strong> <ModelBadge encoder={info.encoder} /> <ModelMeaning encoder={info.encoder} />
         </p>
       )}
       <div className="row">
