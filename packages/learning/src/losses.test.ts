@@ -19,16 +19,6 @@ function normals(random: SeededRandom, count: number): Float64Array {
   return Float64Array.from({ length: count }, () => Math.fround(random.normal()));
 }
 
-function numericGradient(values: Float64Array, objective: () => number, h = 1e-6): Float64Array {
-  return values.map((original, i) => {
-    values[i] = original + h;
-    const plus = objective();
-    values[i] = original - h;
-    const minus = objective();
-    values[i] = original;
-    return (plus - minus) / (2 * h);
-  });
-}
 
 function expectGradientClose(analytic: ArrayLike<number>, numeric: ArrayLike<number>, tolerance = 1e-4): void {
   let scale = 1e-3;
@@ -61,7 +51,7 @@ describe.each(CASES)('losses, D=$dim B=$rows Bt=$targetRows C=$numClasses', ({ s
     expect(Math.abs(loss.dataSync()[0]! - expected) / expected).toBeLessThan(1e-5);
     expect(contrastiveLoss(imageTensor, textTensor, 100).dataSync()[0]).toBeCloseTo(loss.dataSync()[0]!, 4);
     const free = Float64Array.from(image);
-    expectGradientClose(gradImage.dataSync(), numericGradient(free, () => ref.contrastive(free, text, rows, 100)));
+    expectGradientClose(gradImage.dataSync(), ref.numericGradient(free, () => ref.contrastive(free, text, rows, 100)));
     tf.dispose([imageTensor, textTensor, loss, gradImage]);
   });
 
@@ -73,7 +63,7 @@ describe.each(CASES)('losses, D=$dim B=$rows Bt=$targetRows C=$numClasses', ({ s
     expect(Math.abs(loss.dataSync()[0]! - expected.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected.loss)));
     expect(lmmdLoss(source, targetTensor, labels, probs, numClasses).dataSync()[0]).toBeCloseTo(expected.loss, 4);
     const free = Float64Array.from(image);
-    const numeric = numericGradient(free, () => ref.lmmd(free, rows, target, targetRows, labels, probs, numClasses, expected.bandwidth).loss);
+    const numeric = ref.numericGradient(free, () => ref.lmmd(free, rows, target, targetRows, labels, probs, numClasses, expected.bandwidth).loss);
     expectGradientClose(gradSource.dataSync(), numeric);
     tf.dispose([source, targetTensor, loss, gradSource]);
   });
@@ -84,7 +74,7 @@ describe.each(CASES)('losses, D=$dim B=$rows Bt=$targetRows C=$numClasses', ({ s
     const uTensor = tf.tensor2d(Float32Array.from(u), [rows, dim]);
     const analytic = normalizeRowsBackward(uTensor, tf.tensor2d(Float32Array.from(g), [rows, dim]));
     const free = Float64Array.from(u);
-    const numeric = numericGradient(free, () => ref.normalizeRows(free, rows).reduce((sum, v, i) => sum + v * (g[i] as number), 0));
+    const numeric = ref.numericGradient(free, () => ref.normalizeRows(free, rows).reduce((sum, v, i) => sum + v * (g[i] as number), 0));
     expectGradientClose(analytic.dataSync(), numeric);
     const normalised = normalizeRows(uTensor).dataSync();
     for (let i = 0; i < rows; i++) {

@@ -274,25 +274,24 @@ export function stepLoss(kind: ModuleKind, dim: number, state: F64State, inputs:
   };
 }
 
+/** Central-difference gradient of `objective` with respect to every entry of `values` (changed and restored in place). */
+export function numericGradient(values: Float64Array, objective: () => number, h = 1e-6): Float64Array {
+  return values.map((original, i) => {
+    values[i] = original + h;
+    const plus = objective();
+    values[i] = original - h;
+    const minus = objective();
+    values[i] = original;
+    return (plus - minus) / (2 * h);
+  });
+}
+
 /** Central-difference gradient of the step loss with respect to every parameter entry named in `parameters`. */
 export function numericGradients(kind: ModuleKind, dim: number, state: F64State, inputs: StepInputs, parameters: readonly string[], h = 1e-5): F64State {
   const base = stepLoss(kind, dim, state, inputs);
   const frozen = { pseudoProbs: base.pseudoProbs, bandwidth: base.bandwidth };
   const grads: F64State = {};
-  for (const name of parameters) {
-    const values = get(state, name);
-    const grad = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const original = values[i] as number;
-      values[i] = original + h;
-      const plus = stepLoss(kind, dim, state, inputs, frozen).total;
-      values[i] = original - h;
-      const minus = stepLoss(kind, dim, state, inputs, frozen).total;
-      values[i] = original;
-      grad[i] = (plus - minus) / (2 * h);
-    }
-    grads[name] = grad;
-  }
+  for (const name of parameters) grads[name] = numericGradient(get(state, name), () => stepLoss(kind, dim, state, inputs, frozen).total, h);
   return grads;
 }
 
