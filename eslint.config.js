@@ -42,6 +42,25 @@ export default tseslint.config(
     },
   },
   {
+    // The privacy core runs unchanged in the browser (web worker) and Node: WebCrypto only, no ML, no platform APIs.
+    files: ['packages/privacy/src/**/*.ts'],
+    ignores: ['packages/privacy/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: '@facmic/learning', message: 'The privacy core imports no ML: use @facmic/learning/plain for module layouts.' },
+          ...['@facmic/encoder', '@facmic/site'].map((name) => ({ name, message: 'The privacy core imports no ML or site code.' })),
+          ...['crypto', 'buffer', 'fs', 'path', 'socket.io', 'socket.io-client', 'express', 'better-sqlite3', 'react', 'react-dom'].map((name) => ({ name, message: 'The privacy core is platform-free: WebCrypto (globalThis.crypto) only, no sockets, storage or UI.' })),
+        ],
+        patterns: [
+          { group: ['@tensorflow/*', '@huggingface/*'], message: 'The privacy core imports no ML.' },
+          { group: ['node:*'], message: 'The privacy core is platform-free: WebCrypto (globalThis.crypto) only.' },
+        ],
+      }],
+      'no-restricted-globals': ['error', { name: 'Buffer', message: 'Node-only: use Uint8Array.' }, { name: 'process', message: 'Node-only.' }, { name: 'require', message: 'Node-only.' }],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'e2e/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -10,6 +10,7 @@ export * from './binary.ts';
 export * from './federation.ts';
 export * from './site-messages.ts';
 export * from './admin-messages.ts';
+export * from './secure-aggregation-messages.ts';
 export * from './events.ts';
 export * from './connect-error.ts';
 export * from './invite.ts';
