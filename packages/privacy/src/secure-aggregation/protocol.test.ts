@@ -22,6 +22,7 @@ import {
   type UnmaskingRequest,
 } from '@facmic/protocol';
 import { applyMeanDelta, decodeFixedPointSum, deltaBounds, encodeFixedPoint, fixedPointErrorBound, inputLayout, maxRelativeError, stateDelta, type FixedPointParameters } from '../fixed-point.ts';
+import { clipUpdate, dpDeltaBounds, privatizeSiteUpdate, realisedNoiseMultiplier } from '../dp/dp-fedavg.ts';
 import { combineSecrets, bytesToFieldElement } from '../shamir.ts';
 import { advertiseKeys, createClientSession, maskInput, shareKeys, unmask, type SecureAggregationClientState } from './client.ts';
 import { refusalMessage, SecureAggregationRefusalError, SecureAggregationServerError } from './errors.ts';
@@ -86,6 +87,8 @@ interface SessionPlan {
   readonly dropAfterSharing?: readonly string[];
   readonly dropBeforeUnmasking?: readonly string[];
   readonly threshold?: number;
+  /** Under DP: weight 1 and the privatized delta, with DP bounds. */
+  readonly dp?: { readonly bounds: Record<string, number>; readonly delta: (site: Site) => Float64Array };
 }
 
 interface SessionOutcome {
@@ -98,6 +101,7 @@ interface SessionOutcome {
   aggregate: ModuleState | null;
   parameters: FixedPointParameters;
   weightSum: number | null;
+  meanDelta: Float64Array | null;
 }
 
 async function runSession(plan: SessionPlan = {}): Promise<SessionOutcome> {
@@ -108,7 +112,7 @@ async function runSession(plan: SessionPlan = {}): Promise<SessionOutcome> {
     received.push({ event, from, message: parsed });
     return parsed;
   };
-  let server = createServerSession({ session: SESSION, threshold: plan.threshold, encoding: { maxWeight: MAX_WEIGHT, bounds: BOUNDS, length: LAYOUT.length } });
+  let server = createServerSession({ session: SESSION, threshold: plan.threshold, encoding: { maxWeight: plan.dp ? 1 : MAX_WEIGHT, bounds: plan.dp?.bounds ?? BOUNDS, length: LAYOUT.length } });
   const clients = new Map(sites.map((site) => [site.id, createClientSession(deliver(secureAggregationBeginSchema, { session: SESSION, round: 3 }).session, site.id)]));
 
   for (const site of sites) {
@@ -134,7 +138,7 @@ async function runSession(plan: SessionPlan = {}): Promise<SessionOutcome> {
   for (const site of sites) {
     const request = shared.requests[site.id];
     if (request === undefined || plan.dropAfterSharing?.includes(site.id)) continue;
-    const encoded = encodeFixedPoint(LAYOUT, parameters, stateDelta(LAYOUT, site.state, GLOBAL), site.samples);
+    const encoded = plan.dp ? encodeFixedPoint(LAYOUT, parameters, plan.dp.delta(site), 1) : encodeFixedPoint(LAYOUT, parameters, stateDelta(LAYOUT, site.state, GLOBAL), site.samples);
     expect(encoded.clipped).toBe(0);
     inputs.set(site.id, encoded.input);
     const { state, message } = await maskInput(clients.get(site.id)!, deliver(maskedInputRequestSchema, request), encoded.input);
@@ -143,7 +147,7 @@ async function runSession(plan: SessionPlan = {}): Promise<SessionOutcome> {
   }
   const closed = closeInputs(server);
   server = closed.state;
-  if (closed.request === null) return { server, clients, roster, unmaskingRequest: null, received, inputs, aggregate: null, parameters, weightSum: null };
+  if (closed.request === null) return { server, clients, roster, unmaskingRequest: null, received, inputs, aggregate: null, parameters, weightSum: null, meanDelta: null };
 
   for (const siteId of closed.request.survivors) {
     if (plan.dropBeforeUnmasking?.includes(siteId)) continue;
@@ -153,9 +157,9 @@ async function runSession(plan: SessionPlan = {}): Promise<SessionOutcome> {
   }
   const finished = await finishUnmasking(server);
   server = finished.state;
-  if (finished.result === null) return { server, clients, roster, unmaskingRequest: closed.request, received, inputs, aggregate: null, parameters, weightSum: null };
+  if (finished.result === null) return { server, clients, roster, unmaskingRequest: closed.request, received, inputs, aggregate: null, parameters, weightSum: null, meanDelta: null };
   const decoded = decodeFixedPointSum(LAYOUT, parameters, finished.result.sum, finished.result.contributors.length);
-  return { server, clients, roster, unmaskingRequest: closed.request, received, inputs, aggregate: applyMeanDelta(LAYOUT, GLOBAL, decoded.meanDelta), parameters, weightSum: decoded.weightSum };
+  return { server, clients, roster, unmaskingRequest: closed.request, received, inputs, aggregate: applyMeanDelta(LAYOUT, GLOBAL, decoded.meanDelta), parameters, weightSum: decoded.weightSum, meanDelta: decoded.meanDelta };
 }
 
 function plainFedAvg(sites: readonly Site[]): ModuleState {
@@ -292,6 +296,48 @@ describe('secure aggregation, 5 sites, D = 512', () => {
       for (let i = 0; i < words.length; i++) if (words[i] === input[i]) equal++;
       expect(equal).toBeLessThanOrEqual(3);
     }
+  });
+});
+
+describe('secure aggregation with DP-FedAvg (distributed noise)', () => {
+  it('publishes the noisy equal-weight mean of the clipped updates, within the fixed-point error', async () => {
+    const dp = { noiseMultiplier: 1.1, clipNorm: 0.05, placement: 'distributed' as const, minContributors: 3 };
+    const privatized = new Map<string, Float64Array>();
+    const outcome = await runSession({
+      dropAfterSharing: [SITES[4]!.id],
+      dp: {
+        bounds: dpDeltaBounds(SPEC, dp, STEPS),
+        delta: (site) => {
+          const { delta } = privatizeSiteUpdate(LAYOUT, stateDelta(LAYOUT, site.state, GLOBAL), dp, new SeededRandom(site.samples));
+          privatized.set(site.id, delta);
+          return delta;
+        },
+      },
+    });
+    expect(outcome.server.phase).toBe('completed');
+    expect(outcome.weightSum).toBe(4);
+    const contributors = [...privatized.entries()].filter(([id]) => id !== SITES[4]!.id).map(([, delta]) => delta);
+    let worst = 0;
+    for (const entry of LAYOUT.entries) {
+      const bound = fixedPointErrorBound(outcome.parameters, outcome.parameters.bounds[entry.name]!, 4, 4);
+      for (let i = entry.offset; i < entry.offset + entry.length; i++) {
+        const expected = contributors.reduce((sum, delta) => sum + delta[i]!, 0) / 4;
+        worst = Math.max(worst, Math.abs(outcome.meanDelta![i]! - expected) / bound);
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    // The noise is really there: published minus noise-free mean has variance 4 (sigma S)^2 / 3 / 4^2.
+    const clean = SITES.slice(0, 4).map((site) => clipUpdate(LAYOUT, stateDelta(LAYOUT, site.state, GLOBAL), dp.clipNorm).delta);
+    let squares = 0;
+    let count = 0;
+    for (const entry of LAYOUT.entries.filter((e) => e.kind !== 'counter')) {
+      for (let i = entry.offset; i < entry.offset + entry.length; i++) {
+        squares += (outcome.meanDelta![i]! - clean.reduce((sum, delta) => sum + delta[i]!, 0) / 4) ** 2;
+        count++;
+      }
+    }
+    expect(squares / count / (((4 / 3) * (1.1 * 0.05) ** 2) / 16)).toBeCloseTo(1, 1);
+    expect(realisedNoiseMultiplier(dp, 4)).toBeCloseTo(1.1 * Math.sqrt(4 / 3), 12);
   });
 });
 
