@@ -3,7 +3,7 @@
  * Builds it with the web app's bundler (Vite, browser target) and inspects the output.
  */
 import { fileURLToPath } from 'node:url';
-import { build, type Rollup } from 'vite';
+import { build, type Rolldown } from 'vite';
 import { describe, expect, it } from 'vitest';
 
 describe('browser bundle', () => {
@@ -17,8 +17,8 @@ describe('browser bundle', () => {
         target: 'es2022',
         lib: { entry: fileURLToPath(new URL('./index.ts', import.meta.url)), formats: ['es'], fileName: 'privacy' },
       },
-    })) as Rollup.RollupOutput[] | Rollup.RollupOutput;
-    const chunks = (Array.isArray(output) ? output : [output]).flatMap((result) => result.output).filter((item): item is Rollup.OutputChunk => item.type === 'chunk');
+    })) as Rolldown.RolldownOutput[] | Rolldown.RolldownOutput;
+    const chunks = (Array.isArray(output) ? output : [output]).flatMap((result) => result.output).filter((item): item is Rolldown.OutputChunk => item.type === 'chunk');
     const code = chunks.map((chunk) => chunk.code).join('\n');
     expect(code).toContain('crypto.subtle');
     expect(code).toContain('AES-CTR');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { base64ToBytes, bytesToBase64 } from '@facmic/protocol';
 import { CryptoError } from '../errors.ts';
-import { agree, generateKeyPair, importPublicKey } from './key-agreement.ts';
+import { agree, generateKeyPair, importPrivateKey, importPublicKey } from './key-agreement.ts';
 import { addMask, expandMask } from './mask-prg.ts';
 import { decryptShare, encryptShare, ENCRYPTION_OVERHEAD_BYTES, pairEncryptionKey } from './share-encryption.ts';
 import { utf8 } from './webcrypto.ts';
@@ -28,8 +28,8 @@ describe('ECDH P-256 key agreement', () => {
 describe('AES-GCM share encryption', () => {
   it('round-trips, and refuses a wrong session, direction or any altered byte', async () => {
     const [a, b] = await Promise.all([generateKeyPair(), generateKeyPair()]);
-    const keyAB = await pairEncryptionKey('s1', a, b.publicKey);
-    const keyBA = await pairEncryptionKey('s1', b, a.publicKey);
+    const keyAB = await pairEncryptionKey('s1', await importPrivateKey(a), b.publicKey);
+    const keyBA = await pairEncryptionKey('s1', await importPrivateKey(b), a.publicKey);
     const plaintext = utf8('share of site 1 for site 2');
     const sealed = await encryptShare(keyAB, 's1', 1, 2, plaintext);
     expect(sealed).toHaveLength(plaintext.length + ENCRYPTION_OVERHEAD_BYTES);
@@ -39,7 +39,7 @@ describe('AES-GCM share encryption', () => {
     const altered = sealed.slice();
     altered[15] = altered[15]! ^ 1;
     await expect(decryptShare(keyBA, 's1', 1, 2, altered)).rejects.toBeInstanceOf(CryptoError);
-    await expect(decryptShare(await pairEncryptionKey('s2', b, a.publicKey), 's1', 1, 2, sealed)).rejects.toBeInstanceOf(CryptoError);
+    await expect(decryptShare(await pairEncryptionKey('s2', await importPrivateKey(b), a.publicKey), 's1', 1, 2, sealed)).rejects.toBeInstanceOf(CryptoError);
   });
 });
 

@@ -42,11 +42,11 @@ export async function importPublicKey(publicKey: string): Promise<CryptoKey> {
   }
 }
 
-/** The private key for ECDH from its scalar and its own public key (JWK needs both). */
-async function importPrivateKey(privateKey: string | Uint8Array, publicKey: string): Promise<CryptoKey> {
-  const scalar = typeof privateKey === 'string' ? base64ToBytes(privateKey) : privateKey;
+/** The private key for ECDH from its scalar and its own public key (JWK needs both); import once, agree many times. */
+export async function importPrivateKey(own: { privateKey: string | Uint8Array; publicKey: string }): Promise<CryptoKey> {
+  const scalar = typeof own.privateKey === 'string' ? base64ToBytes(own.privateKey) : own.privateKey;
   if (scalar.length !== PRIVATE_KEY_BYTES) throw new CryptoError('bad-key', `a P-256 private key is ${PRIVATE_KEY_BYTES} bytes`);
-  const point = publicPoint(publicKey);
+  const point = publicPoint(own.publicKey);
   const jwk: JsonWebKey = {
     kty: 'EC',
     crv: 'P-256',
@@ -62,13 +62,18 @@ async function importPrivateKey(privateKey: string | Uint8Array, publicKey: stri
   }
 }
 
+/** The 32-byte ECDH shared secret of an imported private key and a peer's public key. */
+export async function sharedSecret(privateKey: CryptoKey, peerPublicKey: string): Promise<Uint8Array<ArrayBuffer>> {
+  const peer = await importPublicKey(peerPublicKey);
+  return new Uint8Array(await subtle().deriveBits({ name: 'ECDH', public: peer }, privateKey, 256));
+}
+
 /**
  * The 32-byte ECDH shared secret of `own` (private scalar + its public key) and a peer's public key. Symmetric:
  * agree(a, B) == agree(b, A).
  */
 export async function agree(own: { privateKey: string | Uint8Array; publicKey: string }, peerPublicKey: string): Promise<Uint8Array<ArrayBuffer>> {
-  const [privateKey, peer] = await Promise.all([importPrivateKey(own.privateKey, own.publicKey), importPublicKey(peerPublicKey)]);
-  return new Uint8Array(await subtle().deriveBits({ name: 'ECDH', public: peer }, privateKey, 256));
+  return sharedSecret(await importPrivateKey(own), peerPublicKey);
 }
 
 /** An AES key (GCM for encrypted shares, CTR for masks) derived from a secret with HKDF-SHA-256. */

@@ -5,7 +5,7 @@
  * passed off as coming from someone else. Wire format: 12-byte random IV || ciphertext || 16-byte tag.
  */
 import { CryptoError } from '../errors.ts';
-import { agree, deriveAesKey, type KeyPairRecord } from './key-agreement.ts';
+import { deriveAesKey, sharedSecret } from './key-agreement.ts';
 import { concatBytes, randomBytes, subtle, utf8 } from './webcrypto.ts';
 
 const IV_BYTES = 12;
@@ -16,9 +16,9 @@ function associatedData(session: string, from: number, to: number): Uint8Array<A
   return utf8(`facmic-secagg/v1 share ${session} ${from}->${to}`);
 }
 
-/** The AES-GCM key of a pair of sites (the same from both ends). */
-export async function pairEncryptionKey(session: string, own: KeyPairRecord, peerPublicKey: string): Promise<CryptoKey> {
-  const secret = await agree(own, peerPublicKey);
+/** The AES-GCM key of a pair of sites (the same from both ends), from this site's imported encryption private key. */
+export async function pairEncryptionKey(session: string, ownPrivateKey: CryptoKey, peerPublicKey: string): Promise<CryptoKey> {
+  const secret = await sharedSecret(ownPrivateKey, peerPublicKey);
   return deriveAesKey(secret, session, 'facmic-secagg/v1 share-encryption', 'AES-GCM');
 }
 

@@ -12,8 +12,8 @@
  * the same answer (reconnection); a different request in the same session is refused.
  */
 import { base64ToBytes, bytesToBase64 } from '@facmic/protocol';
-import type { AdvertiseKeys, KeyRoster, MaskedInput, MaskedInputRequest, RosterEntry, SecureAggregationPhase, SecureAggregationRefusalReason, ShareKeys, UnmaskingRequest, UnmaskingResponse } from '@facmic/protocol';
-import { generateKeyPair, importPublicKey, type KeyPairRecord } from '../crypto/key-agreement.ts';
+import type { AdvertiseKeys, KeyRoster, MaskedInputRequest, ParsedMaskedInput, RosterEntry, SecureAggregationPhase, SecureAggregationRefusalReason, ShareKeys, UnmaskingRequest, UnmaskingResponse } from '@facmic/protocol';
+import { generateKeyPair, importPrivateKey, importPublicKey, type KeyPairRecord } from '../crypto/key-agreement.ts';
 import { addMask } from '../crypto/mask-prg.ts';
 import { decryptShare, encryptShare, pairEncryptionKey } from '../crypto/share-encryption.ts';
 import { sha256Hex } from '../crypto/webcrypto.ts';
@@ -140,7 +140,7 @@ export async function shareKeys(state: SecureAggregationClientState, roster: Key
   }
   if (state.phase !== 'advertised' || state.encryptionKeys === null || state.maskingKeys === null) refuse(state, 'share-keys', 'unexpected-phase', `(the site is ${state.phase})`);
   await checkRoster(state, roster);
-  const encryptionKeys = state.encryptionKeys;
+  const encryptionKey = await importPrivateKey(state.encryptionKeys);
   const own = roster.participants.find((entry) => entry.siteId === state.siteId) as RosterEntry;
   const indexes = roster.participants.map((entry) => entry.index);
   const selfMaskSeed = randomFieldElement();
@@ -155,7 +155,7 @@ export async function shareKeys(state: SecureAggregationClientState, roster: Key
       ownShares = { keyShare: bytesToBase64(fieldElementToBytes(keyShare)), selfMaskShare: bytesToBase64(fieldElementToBytes(selfMaskShare)) };
       continue;
     }
-    const key = await pairEncryptionKey(roster.session, encryptionKeys, entry.encryptionKey);
+    const key = await pairEncryptionKey(roster.session, encryptionKey, entry.encryptionKey);
     const sealed = await encryptShare(key, roster.session, own.index, entry.index, encodeShareBundle({ from: own.index, to: entry.index, keyShare, selfMaskShare }));
     shares.push({ to: entry.siteId, ciphertext: bytesToBase64(sealed) });
   }
@@ -175,13 +175,13 @@ async function openShares(state: SecureAggregationClientState, request: MaskedIn
   const phase = 'masked-input';
   const roster = state.roster as KeyRoster;
   const own = ownEntry(state);
-  const encryptionKeys = state.encryptionKeys as KeyPairRecord;
+  const encryptionKey = await importPrivateKey(state.encryptionKeys as KeyPairRecord);
   const heldShares: Record<string, HeldShares> = { ...state.heldShares };
   for (const { from, ciphertext } of request.shares) {
     const sender = rosterEntry(state, from);
     if (sender === undefined || from === state.siteId) refuse(state, phase, 'inconsistent-share-set', `(${from} is not another site of the roster)`);
     try {
-      const key = await pairEncryptionKey(roster.session, encryptionKeys, sender.encryptionKey);
+      const key = await pairEncryptionKey(roster.session, encryptionKey, sender.encryptionKey);
       const bundle = decodeShareBundle(await decryptShare(key, roster.session, sender.index, own.index, base64ToBytes(ciphertext)));
       if (bundle.from !== sender.index || bundle.to !== own.index) refuse(state, phase, 'inconsistent-share-set', `(the share from ${from} names other sites)`);
       heldShares[from] = { keyShare: bytesToBase64(fieldElementToBytes(bundle.keyShare)), selfMaskShare: bytesToBase64(fieldElementToBytes(bundle.selfMaskShare)) };
@@ -197,13 +197,13 @@ async function openShares(state: SecureAggregationClientState, request: MaskedIn
 
 async function computeMaskedInput(state: SecureAggregationClientState, keyHolders: readonly string[], input: Uint32Array): Promise<Uint32Array<ArrayBuffer>> {
   const own = ownEntry(state);
-  const maskingKeys = state.maskingKeys as KeyPairRecord;
+  const maskingKey = await importPrivateKey(state.maskingKeys as KeyPairRecord);
   const masked = new Uint32Array(input);
   const words = masked.length;
   addMask(masked, await selfMask(state.session, base64ToBytes(state.selfMaskSeed as string) as Uint8Array<ArrayBuffer>, own.index, words), 1);
   const peers = keyHolders.filter((siteId) => siteId !== state.siteId).map((siteId) => rosterEntry(state, siteId) as RosterEntry);
   await forEachLimited(peers, 4, async (peer) => {
-    const mask = await pairwiseMask(state.session, { ...maskingKeys, index: own.index }, { publicKey: peer.maskingKey, index: peer.index }, words);
+    const mask = await pairwiseMask(state.session, { privateKey: maskingKey, index: own.index }, { publicKey: peer.maskingKey, index: peer.index }, words);
     addMask(masked, mask, pairwiseSign(own.index, peer.index));
   });
   return masked;
@@ -218,7 +218,7 @@ function maskedBytes(masked: Uint32Array<ArrayBuffer>): Uint8Array<ArrayBuffer> 
  * y = x + PRG(b_u) + sum_{v in U2 \ u} +-PRG(s_uv) mod 2^32. `input` is the fixed-point vector (`encodeFixedPoint`).
  * Asked again, the site answers only with the same input (same masks, same y); another input is refused.
  */
-export async function maskInput(state: SecureAggregationClientState, request: MaskedInputRequest, input: Uint32Array): Promise<{ state: SecureAggregationClientState; message: MaskedInput }> {
+export async function maskInput(state: SecureAggregationClientState, request: MaskedInputRequest, input: Uint32Array): Promise<{ state: SecureAggregationClientState; message: ParsedMaskedInput }> {
   const phase = 'masked-input';
   checkSession(state, phase, request.session);
   if (state.phase !== 'shared' && state.phase !== 'input-sent') refuse(state, phase, 'unexpected-phase', `(the site is ${state.phase})`);

@@ -3,21 +3,21 @@
  * cancel): the self mask PRG(b_u) and the pairwise mask +-PRG(s_uv), s_uv the ECDH secret of u's and v's masking keys.
  * The sign is + for the site with the larger index, so the pair cancels in the sum.
  */
-import { agree } from '../crypto/key-agreement.ts';
+import { sharedSecret } from '../crypto/key-agreement.ts';
 import { expandMask } from '../crypto/mask-prg.ts';
 
 export function selfMask(session: string, seed: Uint8Array<ArrayBuffer>, index: number, words: number): Promise<Uint32Array<ArrayBuffer>> {
   return expandMask(seed, session, `self ${index}`, words);
 }
 
-/** PRG(s_uv) for the pair of indexes (order-free), from u's private masking key and v's public one. */
+/** PRG(s_uv) for the pair of indexes (order-free), from u's imported private masking key and v's public one. */
 export async function pairwiseMask(
   session: string,
-  own: { privateKey: string | Uint8Array; publicKey: string; index: number },
+  own: { privateKey: CryptoKey; index: number },
   peer: { publicKey: string; index: number },
   words: number,
 ): Promise<Uint32Array<ArrayBuffer>> {
-  const secret = await agree(own, peer.publicKey);
+  const secret = await sharedSecret(own.privateKey, peer.publicKey);
   const [low, high] = own.index < peer.index ? [own.index, peer.index] : [peer.index, own.index];
   return expandMask(secret, session, `pair ${low}-${high}`, words);
 }

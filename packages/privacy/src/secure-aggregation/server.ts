@@ -14,6 +14,7 @@
  */
 import { base64ToBytes } from '@facmic/protocol';
 import type { AdvertiseKeys, FixedPointEncoding, KeyRoster, MaskedInputRequest, ParsedMaskedInput, RosterEntry, ShareKeys, UnmaskingRequest, UnmaskingResponse } from '@facmic/protocol';
+import { importPrivateKey } from '../crypto/key-agreement.ts';
 import { addMask } from '../crypto/mask-prg.ts';
 import { assertLittleEndian } from '../crypto/webcrypto.ts';
 import { PrivacyError } from '../errors.ts';
@@ -250,11 +251,12 @@ export async function finishUnmasking(state: SecureAggregationServerState): Prom
     await forEachLimited([...request.survivors.entries()], 4, async ([k, site]) => {
       addMask(sum, await selfMask(state.session, fieldElementToBytes(selfSeeds[k] as bigint), index(site), words), -1);
     });
-    const pairs = request.dropped.flatMap((dropped, k) => request.survivors.map((survivor) => ({ dropped, key: droppedKeys[k] as bigint, survivor })));
+    const rebuiltKeys = await Promise.all(request.dropped.map((dropped, k) => importPrivateKey({ privateKey: fieldElementToBytes(droppedKeys[k] as bigint), publicKey: (entryOf(state, dropped) as RosterEntry).maskingKey })));
+    const pairs = request.dropped.flatMap((dropped, k) => request.survivors.map((survivor) => ({ dropped, key: rebuiltKeys[k] as CryptoKey, survivor })));
     await forEachLimited(pairs, 4, async ({ dropped, key, survivor }) => {
       const droppedEntry = entryOf(state, dropped) as RosterEntry;
       const survivorEntry = entryOf(state, survivor) as RosterEntry;
-      const mask = await pairwiseMask(state.session, { privateKey: fieldElementToBytes(key), publicKey: droppedEntry.maskingKey, index: droppedEntry.index }, { publicKey: survivorEntry.maskingKey, index: survivorEntry.index }, words);
+      const mask = await pairwiseMask(state.session, { privateKey: key, index: droppedEntry.index }, { publicKey: survivorEntry.maskingKey, index: survivorEntry.index }, words);
       // The survivor added sign(survivor, dropped) * mask; take it out.
       addMask(sum, mask, pairwiseSign(survivorEntry.index, droppedEntry.index) === 1 ? -1 : 1);
     });
