@@ -2,14 +2,15 @@
  * 8-bit update encoding (without secure aggregation): each float tensor's delta d = local - base is sent as int8
  * q in [-127, 127] with one float scale per tensor, scale = max |d| / 127, and stochastic rounding
  * q = floor(d / scale + u), u ~ U[0, 1): E[q * scale] = d exactly (unbiased), |q * scale - d| < scale, variance
- * scale^2 f (1 - f) for the fractional part f. Counters (`num_batches_tracked`) stay exact float32. A quarter of the
+ * scale^2 f (1 - f) for the fractional part f. Only trained parameters are quantised: BatchNorm running statistics
+ * and the counter (1,025 values at D = 512) stay exact float32, because a running-variance delta is as large as the
+ * value itself in early rounds (8 bits would cost it ~3% relative error for 3 KB saved). About a quarter of the
  * float32 bytes; decoding needs the same base model (the round's global model).
  *
  * With secure aggregation this encoding is not used: the fixed-point vector (`fixed-point.ts`) replaces it, because
  * masked words are uniform over 32 bits and do not compress.
  */
-import type { ModuleState, NamedTensor } from '@facmic/learning/plain';
-import { isCounterEntry } from '@facmic/learning/plain';
+import type { ModuleState, NamedTensor, StateEntrySpec } from '@facmic/learning/plain';
 import { EncodingError } from '../errors.ts';
 import { cryptoRandomSource, type RandomSource } from '../random.ts';
 
@@ -23,20 +24,24 @@ export interface Int8Tensor {
 export interface Int8Update {
   /** Float tensors as 8-bit deltas from the base state, by name. */
   readonly tensors: Readonly<Record<string, Int8Tensor>>;
-  /** Counter tensors, exact. */
+  /** Running statistics and counters, exact. */
   readonly exact: Readonly<Record<string, NamedTensor>>;
 }
 
 const LEVELS = 127;
 
-/** Encodes local - base per float tensor. `source` draws the rounding (the platform's CSPRNG by default). */
-export function encodeInt8Update(local: ModuleState, base: ModuleState, source: RandomSource = cryptoRandomSource()): Int8Update {
+/**
+ * Encodes local - base for every parameter of `spec` (`moduleSpec(kind, dim)`); other entries are copied exactly.
+ * `source` draws the rounding (the platform's CSPRNG by default).
+ */
+export function encodeInt8Update(spec: readonly StateEntrySpec[], local: ModuleState, base: ModuleState, source: RandomSource = cryptoRandomSource()): Int8Update {
   const tensors: Record<string, Int8Tensor> = {};
   const exact: Record<string, NamedTensor> = {};
-  for (const [name, tensor] of Object.entries(local)) {
+  for (const { name, kind } of spec) {
+    const tensor = local[name];
     const reference = base[name];
-    if (reference?.data.length !== tensor.data.length) throw new EncodingError('layout-mismatch', `state entry "${name}" is missing from the base or has another length`);
-    if (isCounterEntry(name)) {
+    if (tensor === undefined || reference?.data.length !== tensor.data.length) throw new EncodingError('layout-mismatch', `state entry "${name}" is missing from the update or the base, or has another length`);
+    if (kind !== 'parameter') {
       exact[name] = { shape: [...tensor.shape], data: tensor.data.slice() };
       continue;
     }
@@ -77,7 +82,7 @@ export function decodeInt8Update(update: Int8Update, base: ModuleState): ModuleS
   return state;
 }
 
-/** Bytes of the update as the FMST file will carry it: 1 per value + 4 per scale for float tensors, 4 per counter. */
+/** Bytes of tensor data as the FMST file will carry it: 1 per parameter value + 4 per scale, 4 per exact value. */
 export function int8UpdateBytes(update: Int8Update): number {
   let bytes = 0;
   for (const tensor of Object.values(update.tensors)) bytes += tensor.values.length + 4;
