@@ -25,11 +25,11 @@ const CONTENT_TYPES: Record<string, string> = {
   '.webp': 'image/webp',
 };
 
-/** Builds the harness into `outDir`. */
-export async function buildHarness(outDir: string): Promise<void> {
+/** Builds a harness page (this folder's by default) into `outDir`. */
+export async function buildHarness(outDir: string, root = HARNESS_ROOT): Promise<void> {
   await build({
     configFile: false,
-    root: HARNESS_ROOT,
+    root,
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true, target: 'esnext', chunkSizeWarningLimit: 4096 },
   });
