@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type Page } from '@playwright/test';
 import type { ModuleState } from '../packages/learning/src/plain.ts';
-import { FedAvg, SeededRandom, initialModuleState, moduleSpec } from '../packages/learning/src/plain.ts';
+import { FedAvg, initialModuleState, moduleSpec } from '../packages/learning/src/plain.ts';
 import { base64ToBytes, bytesToBase64, keyRosterSchema, maskedInputRequestSchema, maskedInputSchema, shareKeysSchema, unmaskingRequestSchema, unmaskingResponseSchema, advertiseKeysSchema, type KeyRoster, type MaskedInputRequest, type UnmaskingRequest } from '../packages/protocol/src/index.ts';
 import {
   advertiseKeys,
@@ -36,6 +36,7 @@ import {
   receiveUnmaskingResponse,
   shareKeys,
   stateDelta,
+  syntheticRoundState,
   unmask,
   type SecureAggregationClientState,
 } from '../packages/privacy/src/index.ts';
@@ -67,88 +68,73 @@ test.afterAll(async () => {
   await server.close();
 });
 
-function siteState(seed: number): ModuleState {
-  const random = new SeededRandom(seed);
-  const state: ModuleState = {};
-  for (const entry of SPEC) {
-    const base = GLOBAL[entry.name]!.data;
-    state[entry.name] = {
-      shape: [...entry.shape],
-      data: base.map((value) => (entry.kind === 'counter' ? value + 199 : entry.kind === 'parameter' ? value + (random.next() - 0.5) * BOUNDS[entry.name]! : 0.05 + 0.2 * random.next())),
-    };
-  }
-  return state;
+/** How a site's four steps are carried out: by `@facmic/privacy` in Node, or by the same package in the page. */
+interface SiteCalls {
+  advertise(state: SecureAggregationClientState): Promise<{ state: SecureAggregationClientState; message: unknown }>;
+  share(state: SecureAggregationClientState, roster: KeyRoster): Promise<{ state: SecureAggregationClientState; message: unknown }>;
+  mask(state: SecureAggregationClientState, request: MaskedInputRequest, input: Uint32Array): Promise<{ state: SecureAggregationClientState; message: { session: string; maskedInput: Uint8Array } }>;
+  unmask(state: SecureAggregationClientState, request: UnmaskingRequest): Promise<{ ok: true; state: SecureAggregationClientState; message: unknown } | { ok: false; code: string }>;
 }
 
-/** One site, in the page or in Node, behind the same four calls. */
-interface Site {
-  readonly id: string;
-  readonly samples: number;
-  readonly state: ModuleState;
-  advertise(): Promise<unknown>;
-  share(roster: KeyRoster): Promise<unknown>;
-  mask(request: MaskedInputRequest, input: Uint32Array): Promise<{ session: string; maskedInput: Uint8Array }>;
-  unmask(request: UnmaskingRequest): Promise<{ ok: true; message: unknown } | { ok: false; code: string }>;
-}
+const NODE: SiteCalls = {
+  advertise: (state) => advertiseKeys(state),
+  share: (state, roster) => shareKeys(state, roster),
+  mask: (state, request, input) => maskInput(state, request, input),
+  unmask: (state, request) => Promise.resolve({ ok: true, ...unmask(state, request) }),
+};
 
-function nodeSite(id: string, samples: number, seed: number): Site {
-  let client: SecureAggregationClientState = createClientSession(SESSION, id);
+function inPage(page: Page): SiteCalls {
   return {
-    id,
-    samples,
-    state: siteState(seed),
-    async advertise() {
-      const result = await advertiseKeys(client);
-      client = result.state;
-      return result.message;
-    },
-    async share(roster) {
-      const result = await shareKeys(client, roster);
-      client = result.state;
-      return result.message;
-    },
-    async mask(request, input) {
-      const result = await maskInput(client, request, input);
-      client = result.state;
-      return result.message;
-    },
-    unmask(request) {
-      const result = unmask(client, request);
-      client = result.state;
-      return Promise.resolve({ ok: true, message: result.message });
-    },
-  };
-}
-
-function browserSite(page: Page, id: string, samples: number, seed: number): Site {
-  let client: SecureAggregationClientState = createClientSession(SESSION, id);
-  return {
-    id,
-    samples,
-    state: siteState(seed),
-    async advertise() {
-      const result = await page.evaluate((state) => window.facmicPrivacy.advertiseKeys(state), client);
-      client = result.state;
-      return result.message;
-    },
-    async share(roster) {
-      const result = await page.evaluate(([state, r]) => window.facmicPrivacy.shareKeys(state, r), [client, roster] as const);
-      client = result.state;
-      return result.message;
-    },
-    async mask(request, input) {
+    advertise: (state) => page.evaluate((s) => window.facmicPrivacy.advertiseKeys(s), state),
+    share: (state, roster) => page.evaluate(([s, r]) => window.facmicPrivacy.shareKeys(s, r), [state, roster] as const),
+    async mask(state, request, input) {
       const encoded = bytesToBase64(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
-      const result = await page.evaluate(([state, r, x]) => window.facmicPrivacy.maskInput(state, r, x), [client, request, encoded] as const);
-      client = result.state;
-      return { session: result.message.session, maskedInput: base64ToBytes(result.message.maskedInput) };
+      const result = await page.evaluate(([s, r, x]) => window.facmicPrivacy.maskInput(s, r, x), [state, request, encoded] as const);
+      return { state: result.state, message: { session: result.message.session, maskedInput: base64ToBytes(result.message.maskedInput) } };
     },
-    async unmask(request) {
-      const result = await page.evaluate(([state, r]) => window.facmicPrivacy.unmask(state, r), [client, request] as const);
-      if (!result.ok) return result;
-      client = result.state;
-      return { ok: true, message: result.message };
-    },
+    unmask: (state, request) => page.evaluate(([s, r]) => window.facmicPrivacy.unmask(s, r), [state, request] as const),
   };
+}
+
+/** One site: its data and its session state, stepped through `calls`. */
+class Site {
+  private client: SecureAggregationClientState;
+  readonly state: ModuleState;
+
+  constructor(
+    readonly id: string,
+    readonly samples: number,
+    seed: number,
+    private readonly calls: SiteCalls,
+  ) {
+    this.client = createClientSession(SESSION, id);
+    this.state = syntheticRoundState(SPEC, GLOBAL, BOUNDS, seed);
+  }
+
+  private async step<T extends { state: SecureAggregationClientState; message: unknown }>(run: Promise<T>): Promise<T['message']> {
+    const result = await run;
+    this.client = result.state;
+    return result.message;
+  }
+
+  advertise(): Promise<unknown> {
+    return this.step(this.calls.advertise(this.client));
+  }
+
+  share(roster: KeyRoster): Promise<unknown> {
+    return this.step(this.calls.share(this.client, roster));
+  }
+
+  mask(request: MaskedInputRequest, input: Uint32Array): Promise<{ session: string; maskedInput: Uint8Array }> {
+    return this.step(this.calls.mask(this.client, request, input));
+  }
+
+  async unmask(request: UnmaskingRequest): Promise<{ ok: true; message: unknown } | { ok: false; code: string }> {
+    const result = await this.calls.unmask(this.client, request);
+    if (!result.ok) return result;
+    this.client = result.state;
+    return { ok: true, message: result.message };
+  }
 }
 
 test('browser and Node sites aggregate securely together, one dropping after sharing keys', async ({ page }) => {
@@ -162,12 +148,13 @@ test('browser and Node sites aggregate securely together, one dropping after sha
     expect(inBrowser).toEqual(Array.from(await expandMask(seed, SESSION, label, 1000)));
   }
 
-  const sites: Site[] = [
-    browserSite(page, 'hospital-a', 150, 1),
-    nodeSite('hospital-b', 90, 2),
-    browserSite(page, 'hospital-c', 310, 3),
-    nodeSite('hospital-d', 40, 4),
-    nodeSite('hospital-e', 220, 5),
+  const browser = inPage(page);
+  const sites = [
+    new Site('hospital-a', 150, 1, browser),
+    new Site('hospital-b', 90, 2, NODE),
+    new Site('hospital-c', 310, 3, browser),
+    new Site('hospital-d', 40, 4, NODE),
+    new Site('hospital-e', 220, 5, NODE),
   ];
   const dropped = 'hospital-d';
   let coordinator = createServerSession({ session: SESSION, encoding: { maxWeight: 512, bounds: BOUNDS, length: LAYOUT.length } });

@@ -43,32 +43,18 @@ import {
   stateDelta,
   unmask,
   type FixedPointParameters,
+  syntheticRoundState,
   type SecureAggregationClientState,
 } from '@facmic/privacy';
 
 const DIM = 512;
 const SPEC = moduleSpec('facmic', DIM);
 const LAYOUT = inputLayout(SPEC);
-const STEPS = 199;
-const BOUNDS = deltaBounds(SPEC, { learningRate: 5e-5, betas: [0.9, 0.98], stepsPerRound: STEPS });
+const BOUNDS = deltaBounds(SPEC, { learningRate: 5e-5, betas: [0.9, 0.98], stepsPerRound: 199 });
 const GLOBAL = initialModuleState('facmic', DIM, 1);
 
-/** A plausible site state after one local round (parameters within Adam's bound, BatchNorm statistics replaced). */
 function siteState(seed: number): ModuleState {
-  const random = new SeededRandom(seed);
-  const state: ModuleState = {};
-  for (const entry of SPEC) {
-    const base = (GLOBAL[entry.name] as { data: Float32Array }).data;
-    const data = new Float32Array(base.length);
-    for (let i = 0; i < data.length; i++) {
-      if (entry.kind === 'parameter') data[i] = (base[i] as number) + (random.next() - 0.5) * (BOUNDS[entry.name] as number);
-      else if (entry.name.endsWith('running_mean')) data[i] = 0.3 * random.normal();
-      else if (entry.name.endsWith('running_var')) data[i] = 0.02 + 0.2 * random.next();
-      else data[i] = (base[i] as number) + STEPS;
-    }
-    state[entry.name] = { shape: [...entry.shape], data };
-  }
-  return state;
+  return syntheticRoundState(SPEC, GLOBAL, BOUNDS, seed);
 }
 
 /** Bytes of a message on the wire: its JSON text, binary fields counted as raw bytes (Socket.IO attachments). */

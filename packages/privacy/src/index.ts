@@ -10,6 +10,7 @@ export * from './random.ts';
 export * from './secure-aggregation/index.ts';
 export * from './dp/index.ts';
 export * from './compression/int8-update.ts';
+export { syntheticRoundState } from './synthetic-update.ts';
 export type { KeyPairRecord } from './crypto/key-agreement.ts';
 export { generateKeyPair, agree, PUBLIC_KEY_BYTES } from './crypto/key-agreement.ts';
 export { expandMask } from './crypto/mask-prg.ts';

@@ -10,19 +10,8 @@ function isProbablePrime(n: bigint): boolean {
     d /= 2n;
     r++;
   }
-  const power = (base: bigint, exponent: bigint): bigint => {
-    let result = 1n;
-    let b = base % n;
-    let e = exponent;
-    while (e > 0n) {
-      if (e & 1n) result = (result * b) % n;
-      b = (b * b) % n;
-      e >>= 1n;
-    }
-    return result;
-  };
   for (const a of [2n, 3n, 5n, 7n, 11n, 13n, 17n, 19n, 23n, 29n, 31n, 37n]) {
-    let x = power(a, d);
+    let x = modularPower(a, d, n);
     if (x === 1n || x === n - 1n) continue;
     let composite = true;
     for (let i = 1; i < r && composite; i++) {
@@ -113,19 +102,20 @@ function interpolate(points: readonly Share[], atX: number): bigint {
       numerator = (numerator * BigInt(atX - pj.x)) % SHAMIR_PRIME;
       denominator = (denominator * BigInt(pi.x - pj.x)) % SHAMIR_PRIME;
     }
-    const inverse = modularPower(((denominator % SHAMIR_PRIME) + SHAMIR_PRIME) % SHAMIR_PRIME, SHAMIR_PRIME - 2n);
+    const inverse = modularPower(((denominator % SHAMIR_PRIME) + SHAMIR_PRIME) % SHAMIR_PRIME, SHAMIR_PRIME - 2n, SHAMIR_PRIME);
     y = (y + pi.y * numerator * inverse) % SHAMIR_PRIME;
   }
   return ((y % SHAMIR_PRIME) + SHAMIR_PRIME) % SHAMIR_PRIME;
 }
 
-function modularPower(base: bigint, exponent: bigint): bigint {
+/** base^exponent mod modulus (square and multiply). */
+function modularPower(base: bigint, exponent: bigint, modulus: bigint): bigint {
   let result = 1n;
-  let b = base;
+  let b = base % modulus;
   let e = exponent;
   while (e > 0n) {
-    if (e & 1n) result = (result * b) % SHAMIR_PRIME;
-    b = (b * b) % SHAMIR_PRIME;
+    if (e & 1n) result = (result * b) % modulus;
+    b = (b * b) % modulus;
     e >>= 1n;
   }
   return result;

@@ -24,6 +24,7 @@ import {
 import { applyMeanDelta, decodeFixedPointSum, deltaBounds, encodeFixedPoint, fixedPointErrorBound, inputLayout, maxRelativeError, stateDelta, type FixedPointParameters } from '../fixed-point.ts';
 import { clipUpdate, dpDeltaBounds, privatizeSiteUpdate, realisedNoiseMultiplier } from '../dp/dp-fedavg.ts';
 import { combineSecrets, bytesToFieldElement } from '../shamir.ts';
+import { syntheticRoundState } from '../synthetic-update.ts';
 import { advertiseKeys, createClientSession, maskInput, shareKeys, unmask, type SecureAggregationClientState } from './client.ts';
 import { refusalMessage, SecureAggregationRefusalError, SecureAggregationServerError } from './errors.ts';
 import {
@@ -54,25 +55,7 @@ interface Site {
   readonly state: ModuleState;
 }
 
-/** A site's state after a plausible local round: parameters moved within Adam's bound, BatchNorm statistics replaced. */
-function trainedState(seed: number): ModuleState {
-  const random = new SeededRandom(seed);
-  const state: ModuleState = {};
-  for (const entry of SPEC) {
-    const base = (GLOBAL[entry.name] as { data: Float32Array }).data;
-    const data = new Float32Array(base.length);
-    for (let i = 0; i < data.length; i++) {
-      if (entry.kind === 'parameter') data[i] = (base[i] as number) + (random.next() - 0.5) * (BOUNDS[entry.name] as number);
-      else if (entry.name.endsWith('running_mean')) data[i] = 0.3 * random.normal();
-      else if (entry.name.endsWith('running_var')) data[i] = 0.02 + 0.2 * random.next();
-      else data[i] = (base[i] as number) + STEPS;
-    }
-    state[entry.name] = { shape: [...entry.shape], data };
-  }
-  return state;
-}
-
-const SITES: readonly Site[] = [120, 250, 80, 400, 310].map((samples, i) => ({ id: `hospital-${String.fromCharCode(97 + i)}`, samples, state: trainedState(100 + i) }));
+const SITES: readonly Site[] = [120, 250, 80, 400, 310].map((samples, i) => ({ id: `hospital-${String.fromCharCode(97 + i)}`, samples, state: syntheticRoundState(SPEC, GLOBAL, BOUNDS, 100 + i) }));
 
 /** What the coordinator received, as parsed, for the inspection test. */
 type Received = { event: string; from: string; message: unknown };
