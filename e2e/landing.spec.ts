@@ -19,6 +19,38 @@ test.afterAll(async () => {
   await coordinator.stop();
 });
 
+test('a wrong admin token, then the right one: the error goes, and one sign-in serves every page of the app', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${coordinator.url}/`);
+  const panel = page.getByTestId('demo-panel');
+  const token = panel.getByLabel('Admin token');
+  await token.fill('not-the-admin-token-0123456789');
+  await panel.getByRole('button', { name: 'Continue' }).click();
+  await expect(panel.getByText('The admin token was not accepted')).toBeVisible();
+  await expect.soft(token).toHaveAttribute('aria-invalid', 'true');
+
+  await token.fill(coordinator.adminToken);
+  await panel.getByRole('button', { name: 'Continue' }).click();
+  await expect(panel.getByRole('button', { name: 'Start a demo run' })).toBeVisible();
+  await expect(panel.getByText('The admin token was not accepted')).toHaveCount(0);
+
+  // The dashboard, in this tab and in another tab of the app (a hospital tab's "Dashboard" link), asks nothing again.
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Dashboard' }).click();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await expect(page.getByLabel('Admin token')).toHaveCount(0);
+  const other = await context.newPage();
+  await other.goto(`${coordinator.url}/admin`);
+  await expect(other.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await expect(other.getByLabel('Admin token')).toHaveCount(0);
+
+  // Signing out signs out every tab.
+  await other.getByRole('button', { name: 'Sign out' }).click();
+  await expect(other.getByLabel('Admin token')).toBeVisible();
+  await expect(page.getByLabel('Admin token')).toBeVisible();
+  await context.close();
+});
+
 test('a demo giver starts demo runs from the landing page and opens their hospitals', async ({ browser }) => {
   test.setTimeout(4 * 60_000);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
