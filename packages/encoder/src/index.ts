@@ -52,3 +52,4 @@ export type { ImageHeader } from './image/header.ts';
 export { readImageHeader } from './image/header.ts';
 export type { FeatureFileHeader, FeatureFileItem } from './feature-file.ts';
 export { decodeFeatureFile, encodeFeatureFile, FEATURE_FILE_MAGIC, FEATURE_FILE_VERSION } from './feature-file.ts';
+export { digestSha256Hex } from './util/sha256.ts';

@@ -12,7 +12,7 @@ import { shortestEdgeSize } from '../image/preprocess.ts';
 import type { DecodedPixels } from '../image/preprocess.ts';
 import { describeModelSource, MODEL_IDENTITY_FILES, modelFileUrl, REQUIRED_MODEL_FILES, transformersRemote } from '../model/source.ts';
 import type { FeatureCache, ImageSource, ModelLoadProgress, ModelSource } from '../types.ts';
-import { sha256Hex } from '../util/sha256.ts';
+import { digestSha256Hex } from '../util/sha256.ts';
 import { ORT_WASM_FILE_NAMES } from './ort-names.ts';
 import { HUGE_IMAGE_OVERSAMPLING, HUGE_IMAGE_PIXELS, type Platform, type PrepareModelOptions, type PreparedModel } from './types.ts';
 
@@ -24,17 +24,8 @@ function plainBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
 }
 
-async function digest(bytes: Uint8Array): Promise<string> {
-  // `crypto.subtle` only exists in secure contexts (https, localhost).
-  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
-  if (subtle) {
-    const hash = new Uint8Array(await subtle.digest('SHA-256', plainBytes(bytes)));
-    let hex = '';
-    for (const b of hash) hex += b.toString(16).padStart(2, '0');
-    return hex;
-  }
-  return sha256Hex(bytes);
-}
+// `crypto.subtle` only exists in secure contexts (https, localhost); elsewhere the digest is plain TypeScript.
+const digest = digestSha256Hex;
 
 async function openModelCache(): Promise<Cache | undefined> {
   if (typeof caches === 'undefined') return undefined;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Sha256, sha256Hex, sha256HexOfText } from './sha256.ts';
+import { digestSha256Hex, Sha256, sha256Hex, sha256HexOfText } from './sha256.ts';
 
 const nodeHex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -20,5 +20,10 @@ describe('sha256 (plain TypeScript)', () => {
     const hash = new Sha256();
     for (let offset = 0; offset < data.length; offset += 7919) hash.update(data.subarray(offset, offset + 7919));
     expect(hash.hex()).toBe(nodeHex(data));
+  });
+
+  it('gives the same digest through crypto.subtle', async () => {
+    const data = randomBytes(4097);
+    expect(await digestSha256Hex(data)).toBe(nodeHex(data));
   });
 });

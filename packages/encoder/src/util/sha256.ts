@@ -111,6 +111,19 @@ export function sha256Hex(bytes: Uint8Array): string {
   return new Sha256().update(bytes).hex();
 }
 
+/**
+ * SHA-256 hex with `crypto.subtle` where it exists (secure pages, Node: fast and off the main thread), else plain
+ * TypeScript (pages served over plain http from a LAN address).
+ */
+export async function digestSha256Hex(bytes: Uint8Array): Promise<string> {
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
+  if (!subtle) return sha256Hex(bytes);
+  const view = bytes.buffer instanceof ArrayBuffer ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+  let hex = '';
+  for (const b of new Uint8Array(await subtle.digest('SHA-256', view))) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
 /** Hex of a UTF-8 string's SHA-256. */
 export function sha256HexOfText(text: string): string {
   return sha256Hex(new TextEncoder().encode(text));
