@@ -44,3 +44,57 @@ export function chartPath(points: readonly ChartPoint[], sx: (x: number) => numb
   }
   return d;
 }
+
+/** Spacing between series drawn apart because their values coincide (pixels), and when points count as coinciding. */
+export const OVERLAP_SPACING_PX = 5;
+export const OVERLAP_TOLERANCE_PX = 3;
+
+/**
+ * Every series' points in screen coordinates, where series that would be drawn on top of each other (the same x and
+ * values within `tolerancePx` on screen) are spread vertically by `spacingPx` around their common position, in
+ * series order, so that no series hides behind another (identical accuracy and balanced accuracy, two hospitals
+ * with the same results). Non-finite values stay non-finite (gaps). `moved` says whether any point was moved.
+ */
+export function separateOverlaps(
+  series: readonly (readonly ChartPoint[])[],
+  sx: (x: number) => number,
+  sy: (y: number) => number,
+  spacingPx = OVERLAP_SPACING_PX,
+  tolerancePx = OVERLAP_TOLERANCE_PX,
+): { points: ChartPoint[][]; moved: boolean } {
+  const points = series.map((list) => list.map((p) => ({ x: sx(p.x), y: Number.isFinite(p.y) ? sy(p.y) : Number.NaN })));
+  const byX = new Map<number, { series: number; index: number }[]>();
+  points.forEach((list, s) => {
+    list.forEach((p, index) => {
+      if (!Number.isFinite(p.y)) return;
+      const at = byX.get(p.x);
+      if (at) at.push({ series: s, index });
+      else byX.set(p.x, [{ series: s, index }]);
+    });
+  });
+  let moved = false;
+  const yOf = (e: { series: number; index: number }) => points[e.series]?.[e.index]?.y ?? Number.NaN;
+  for (const entries of byX.values()) {
+    if (entries.length < 2) continue;
+    const sorted = [...entries].sort((a, b) => yOf(a) - yOf(b));
+    const clusters: (typeof entries)[] = [];
+    for (const entry of sorted) {
+      const last = clusters[clusters.length - 1];
+      const previous = last?.[last.length - 1];
+      if (last && previous && yOf(entry) - yOf(previous) < tolerancePx) last.push(entry);
+      else clusters.push([entry]);
+    }
+    for (const cluster of clusters) {
+      if (cluster.length < 2) continue;
+      const centre = cluster.reduce((sum, e) => sum + yOf(e), 0) / cluster.length;
+      const ordered = [...cluster].sort((a, b) => a.series - b.series);
+      const shifted = ordered.map((e, k) => ({ e, y: centre + (k - (ordered.length - 1) / 2) * spacingPx }));
+      for (const { e, y } of shifted) {
+        const p = points[e.series]?.[e.index];
+        if (p) p.y = y;
+      }
+      moved = true;
+    }
+  }
+  return { points, moved };
+}

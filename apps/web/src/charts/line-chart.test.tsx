@@ -27,7 +27,7 @@ describe('line chart', () => {
     const html = renderToStaticMarkup(
       <LineChart title="Global model" xLabel="Round" xDomain={[1, 3]} series={[{ name: 'Accuracy', points }, { name: 'Balanced accuracy', points, dashed: true }, { name: 'Hospital C', points }]} />,
     );
-    const [a, b, c] = markerCentres(html);
+    const [a = [], b = [], c = []] = markerCentres(html);
     expect(a).toHaveLength(3);
     expect(b).toHaveLength(3);
     expect(c).toHaveLength(3);

@@ -1,6 +1,6 @@
 import { useId } from 'react';
 import { useElementWidth } from '../components/use-element-width.ts';
-import { chartTicks, chartPath, type ChartSeries } from './chart-scale.ts';
+import { chartTicks, chartPath, separateOverlaps, type ChartSeries } from './chart-scale.ts';
 
 export interface LineChartProps {
   /** A short title, also read out by screen readers. */
@@ -42,6 +42,13 @@ export function LineChart({ title, series, xLabel, yDomain = [0, 1], yFormat = p
   const xTicks = chartTicks(xMin, xMax, Math.max(2, Math.floor(innerW / 60)), true);
   const yTicks = chartTicks(yMin, yMax, 5, false);
   const rounds = [...new Set(xs)].sort((a, b) => a - b);
+  // Series with the same values are drawn a few pixels apart, so none hides behind another.
+  const drawn = separateOverlaps(
+    series.map((s) => s.points),
+    sx,
+    sy,
+  );
+  const screen = (v: number) => v;
 
   return (
     <figure className="chart" ref={frameRef}>
@@ -69,14 +76,15 @@ export function LineChart({ title, series, xLabel, yDomain = [0, 1], yFormat = p
             <text x={MARGIN.left + innerW / 2} y={HEIGHT - 6} className="chart-axis-label" textAnchor="middle">
               {xLabel}
             </text>
-            {series.map((s, index) => (
-              <g key={s.name} className={`chart-series chart-series-${index % 8}`} style={s.color ? { color: s.color } : undefined}>
-                <path d={chartPath(s.points, sx, sy)} className={s.dashed ? 'chart-line chart-line-dashed' : 'chart-line'} />
-                {s.points.map((p) => (
-                  <Marker key={p.x} shape={index % 3} cx={sx(p.x)} cy={sy(p.y)} />
-                ))}
-              </g>
-            ))}
+            {series.map((s, index) => {
+              const points = drawn.points[index] ?? [];
+              return (
+                <g key={s.name} className={`chart-series chart-series-${index % 8}`} style={s.color ? { color: s.color } : undefined}>
+                  <path d={chartPath(points, screen, screen)} className={s.dashed ? 'chart-line chart-line-dashed' : 'chart-line'} />
+                  {points.map((p) => (Number.isFinite(p.y) ? <Marker key={p.x} shape={index % 3} cx={p.x} cy={p.y} /> : null))}
+                </g>
+              );
+            })}
           </svg>
           <ul className="chart-legend">
             {series.map((s, index) => (
@@ -89,6 +97,7 @@ export function LineChart({ title, series, xLabel, yDomain = [0, 1], yFormat = p
               </li>
             ))}
           </ul>
+          {drawn.moved && <p className="chart-note">Lines with the same values are drawn slightly apart, so each stays visible; the numbers are below.</p>}
           <details className="chart-table">
             <summary>Show the numbers</summary>
             <div className="table-scroll">
