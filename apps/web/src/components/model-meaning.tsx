@@ -10,7 +10,7 @@ export function ModelBadge({ encoder }: { encoder: EncoderInfo }) {
   return <Badge>chosen by the admin</Badge>;
 }
 
-/** What the coordinator's image model means for accuracy, in plain words. */
+/** What the coordinator's image model means for accuracy, in plain words, for admins and demo givers. */
 export function ModelMeaning({ encoder }: { encoder: EncoderInfo }) {
   if (encoder.source === 'tiny') {
     return (
@@ -22,4 +22,11 @@ export function ModelMeaning({ encoder }: { encoder: EncoderInfo }) {
   }
   if (encoder.source === 'mirror') return <>CLIP ViT-B/16 from this coordinator’s mirror, as in the paper: accuracy is meaningful.</>;
   return <>The model named by the coordinator’s settings (FACMIC_MODEL).</>;
+}
+
+/** The same for a clinician: one sentence, no commands (those are in the page's technical details, for the admin). */
+export function modelMeaningForClinicians(source: EncoderInfo['source']): string {
+  if (source === 'tiny') return 'A test model with random weights: everything runs, but its results mean nothing.';
+  if (source === 'mirror') return 'CLIP ViT-B/16, the image model of the FACMIC paper.';
+  return 'The image model chosen by the coordinator’s admin.';
 }

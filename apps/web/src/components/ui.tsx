@@ -54,19 +54,41 @@ export function CopyField({ value, label }: { value: string; label: string }) {
   );
 }
 
-/** A labelled form field; the help line is the control's description (`aria-describedby`), not part of its name. */
-export function Field({ label, help, children, htmlFor }: { label: string; help?: ReactNode; children: ReactElement<{ 'aria-describedby'?: string }>; htmlFor: string }) {
-  const helpId = `${htmlFor}-help`;
+/** The ids a control is described by: its help line and its error, when present (`aria-describedby`). */
+export function describedBy(...ids: readonly (string | null | false | undefined)[]): string | undefined {
+  const list = ids.filter((id): id is string => typeof id === 'string' && id !== '');
+  return list.length > 0 ? list.join(' ') : undefined;
+}
+
+type Describable = ReactElement<{ 'aria-describedby'?: string; 'aria-invalid'?: boolean }>;
+
+/**
+ * A labelled form field; the help line and the error (a sentence saying what to fix) describe the control
+ * (`aria-describedby`), and an error marks it invalid (`aria-invalid`).
+ */
+export function Field({ label, help, error, children, htmlFor }: { label: string; help?: ReactNode; error?: string | null; children: Describable; htmlFor: string }) {
+  const helpId = help !== undefined ? `${htmlFor}-help` : null;
+  const errorId = error != null ? `${htmlFor}-error` : null;
   return (
-    <div className="field">
+    <div className={errorId !== null ? 'field field-invalid' : 'field'}>
       <label htmlFor={htmlFor}>{label}</label>
-      {help !== undefined && (
+      {helpId !== null && (
         <span id={helpId} className="field-help">
           {help}
         </span>
       )}
-      {help !== undefined ? cloneElement(children, { 'aria-describedby': helpId }) : children}
+      {cloneElement(children, { 'aria-describedby': describedBy(helpId, errorId), ...(errorId !== null ? { 'aria-invalid': true } : {}) })}
+      {errorId !== null && <FieldError id={errorId}>{error}</FieldError>}
     </div>
+  );
+}
+
+/** The sentence under a field or an action that says what went wrong there. */
+export function FieldError({ id, children }: { id?: string; children: ReactNode }) {
+  return (
+    <span id={id} className="field-error" role="alert">
+      {children}
+    </span>
   );
 }
 
@@ -86,4 +108,21 @@ export function downloadBlob(filename: string, blob: Blob): void {
   setTimeout(() => {
     URL.revokeObjectURL(url);
   }, 1000);
+}
+
+/**
+ * The latest `limit` items of a long list (newest first), and the button that shows all of them or only the latest
+ * again. `noun` names the items in the button (`rounds`, `admin actions`).
+ */
+export function useLatestFirst<T>(items: readonly T[], limit: number, noun: string): { shown: readonly T[]; toggle: ReactNode } {
+  const [all, setAll] = useState(false);
+  const newestFirst = [...items].reverse();
+  const shown = all ? newestFirst : newestFirst.slice(0, limit);
+  const toggle =
+    items.length > limit ? (
+      <button type="button" className="secondary small show-all" aria-expanded={all} onClick={() => { setAll(!all); }}>
+        {all ? `Show the latest ${limit} only` : `Show all ${items.length} ${noun}`}
+      </button>
+    ) : null;
+  return { shown, toggle };
 }

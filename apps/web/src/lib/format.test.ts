@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateTimeLeft, formatBytes, formatDuration, formatPercent, formatRate } from './format.ts';
+import { countOf, estimateTimeLeft, formatBytes, formatDuration, formatPercent, formatRate, nounFor } from './format.ts';
 import { csvField, toCsv } from './csv.ts';
 
 describe('formatting', () => {
@@ -8,6 +8,14 @@ describe('formatting', () => {
     expect(formatBytes(2048)).toBe('2.0 KB');
     expect(formatBytes(600 * 1024 * 1024)).toBe('600 MB');
     expect(formatBytes(-1)).toBe('–');
+  });
+
+  it('counts with the right noun', () => {
+    expect(countOf(1, 'hospital')).toBe('1 hospital');
+    expect(countOf(0, 'hospital')).toBe('0 hospitals');
+    expect(countOf(1200, 'image')).toBe('1,200 images');
+    expect(countOf(2, 'pass', 'passes')).toBe('2 passes');
+    expect(nounFor(1, 'copy', 'copies')).toBe('copy');
   });
 
   it('formats durations', () => {

@@ -52,3 +52,13 @@ export function formatRelative(targetMs: number, nowMs: number): string {
   const delta = (targetMs - nowMs) / 1000;
   return delta >= 0 ? `in ${formatDuration(delta)}` : `${formatDuration(-delta)} ago`;
 }
+
+/** The noun for a count: `noun` for exactly one, else `plural` (default: `noun` + "s"). */
+export function nounFor(count: number, noun: string, plural = `${noun}s`): string {
+  return count === 1 ? noun : plural;
+}
+
+/** A count with its noun: `1 hospital`, `3 hospitals`, `1,024 images`. */
+export function countOf(count: number, noun: string, plural = `${noun}s`): string {
+  return `${formatCount(count)} ${nounFor(count, noun, plural)}`;
+}

@@ -21,7 +21,8 @@ import { createSiteClient, type SiteClient, type SiteData } from '@facmic/site';
 import { SPLIT_PARTS, datasetKeyFor, featuresOfPart, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
 import { startTfjsBackend } from './tfjs-backend.ts';
 import { demoPreview, generateDemoImages } from './demo-images.ts';
-import type { DatasetImage, DatasetSummary, DemoDatasetRequest, DeviceRequest, PageToWorker, SiteInvite, WorkerToPage } from './worker-messages.ts';
+import type { ModelFile } from '../lib/model-file.ts';
+import type { ClassifyModel, DatasetImage, DatasetSummary, DemoDatasetRequest, DeviceRequest, PageToWorker, SiteInvite, WorkerToPage } from './worker-messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -50,8 +51,8 @@ interface WorkerState {
   encodedThisSession: number;
   textFeatures: { federationHash: string; features: Float32Array } | null;
   clientName: string;
-  /** The newest global model the round loop downloaded (the final one once the federation has finished). */
-  globalModel: { round: number; state: ModuleState } | null;
+  /** The newest global model the round loop downloaded (the final one once the federation has ended). */
+  globalModel: { round: number; state: ModuleState; final: boolean } | null;
 }
 
 let state: WorkerState | null = null;
@@ -72,7 +73,7 @@ self.addEventListener('message', (event: MessageEvent<PageToWorker>) => {
       state?.encodingAbort?.abort(new Error('cancelled by the user'));
       return;
     case 'classify':
-      void classify(message.requestId, message.image, message.name);
+      void classify(message.requestId, message.image, message.name, message.modelFile);
       return;
     case 'stop':
       state?.site?.stop();
@@ -190,7 +191,7 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
       post({ type: 'step', round: s.round, step: s.step, totalSteps: s.totalSteps, loss: s.loss });
     });
     site.on('model', (m) => {
-      if (current.globalModel === null || m.round >= current.globalModel.round) current.globalModel = { round: m.round, state: m.state };
+      if (current.globalModel === null || m.round >= current.globalModel.round) current.globalModel = { round: m.round, state: m.state, final: m.final };
       post({ type: 'model', round: m.round, bytes: m.bytes, final: m.final });
     });
     site.on('submitted', (s) => {
@@ -360,7 +361,7 @@ async function encodeDataset(
   return { dataset, cached: result.cached, seconds: (performance.now() - started) / 1000 };
 }
 
-async function classify(requestId: number, image: Blob, name: string): Promise<void> {
+async function classify(requestId: number, image: Blob, name: string, modelFile: ModelFile | null): Promise<void> {
   try {
     const current = state;
     const federation = current?.site?.federation;
@@ -373,12 +374,16 @@ async function classify(requestId: number, image: Blob, name: string): Promise<v
       const text = await encoder.encodeTexts(federation.prompts);
       current.textFeatures = { federationHash: federation.features.checksum, features: text.features };
     }
+    // A model file the user loaded (checked against this federation's module by the page), else the newest shared model.
     const global = current.globalModel;
-    if (!global) throw new Error('no shared model yet: it arrives when this hospital takes part in its first round');
-    const module = FeatureAttention.fromState(federation.module.kind, federation.module.featureDim, global.state);
+    const chosen: { state: ModuleState; model: ClassifyModel } | null = modelFile
+      ? { state: modelFile.state, model: { kind: 'file', file: modelFile.name } }
+      : global && { state: global.state, model: { kind: 'shared', round: global.round, final: global.final } };
+    if (!chosen) throw new Error('no shared model yet: it arrives when this hospital takes part in its first round (or load a model file)');
+    const module = FeatureAttention.fromState(federation.module.kind, federation.module.featureDim, chosen.state);
     try {
       const result = await predict(module, { dim: encoded.dim, features: encoded.features }, { dim: encoded.dim, features: current.textFeatures.features });
-      post({ type: 'classified', result: { requestId, name, probabilities: Array.from(result.probabilities), modelRound: global.round } });
+      post({ type: 'classified', result: { requestId, name, probabilities: Array.from(result.probabilities), model: chosen.model } });
     } finally {
       module.dispose();
     }

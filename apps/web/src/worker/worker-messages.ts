@@ -6,6 +6,7 @@ import type { EvalMetrics, FederationConfig, RoundUpdate, SessionWelcome, SiteRo
 import type { RgbaImage } from '@facmic/encoder';
 import type { SiteErrorCode, SiteRunResult, SiteStatusEvent } from '@facmic/site';
 import type { SplitPart } from '../lib/local-split.ts';
+import type { ModelFile } from '../lib/model-file.ts';
 
 export type DeviceRequest = 'auto' | 'webgpu' | 'wasm';
 
@@ -35,7 +36,8 @@ export type PageToWorker =
   | { type: 'dataset'; images: readonly DatasetImage[]; seed: string }
   | { type: 'demo-dataset'; demo: DemoDatasetRequest }
   | { type: 'cancel-encoding' }
-  | { type: 'classify'; requestId: number; image: Blob; name: string }
+  /** Classifies one image with the newest shared model, or with a model file the user loaded (`modelFile`). */
+  | { type: 'classify'; requestId: number; image: Blob; name: string; modelFile: ModelFile | null }
   | { type: 'demo-preview'; classNames: readonly string[]; siteIndex: number }
   | { type: 'stop' };
 
@@ -86,13 +88,18 @@ export interface EncoderSummary {
   readonly device: string;
 }
 
+/** The model a classification used: a shared model the page received, or a model file the user loaded. */
+export type ClassifyModel =
+  /** `round`: the round it was published after (0: the initial model); `final`: the model the federation ended with. */
+  | { readonly kind: 'shared'; readonly round: number; readonly final: boolean }
+  | { readonly kind: 'file'; readonly file: string };
+
 export interface ClassifyResult {
   readonly requestId: number;
   readonly name: string;
   /** Probability of each class, in the federation's class order (softmax(100 cos)); sums to 1. */
   readonly probabilities: readonly number[];
-  /** The global model used (round it was published after; 0: the initial model). */
-  readonly modelRound: number;
+  readonly model: ClassifyModel;
 }
 
 export type WorkerToPage =

@@ -1,6 +1,8 @@
 import type { CoordinatorInfo, FederationConfig } from '@facmic/protocol';
 import { getMethod, moduleValueCount } from '@facmic/learning/plain';
-import { formatBytes, formatCount, formatDuration } from '../../lib/format.ts';
+import { modelMeaningForClinicians } from '../../components/model-meaning.tsx';
+import { TechnicalDetails } from '../../components/technical-details.tsx';
+import { countOf, formatBytes, formatCount, formatDuration } from '../../lib/format.ts';
 
 /** What the hospital sees before and while taking part: the federation's settings and what leaves the browser. */
 export function FederationOverview({ federation, info }: { federation: FederationConfig | null; info: CoordinatorInfo | null }) {
@@ -14,7 +16,9 @@ export function FederationOverview({ federation, info }: { federation: Federatio
   }
   const method = getMethod(federation.method);
   const values = moduleValueCount(federation.module.kind, federation.module.featureDim);
-  const encoderNote = info && info.encoder.modelId === federation.encoder.modelId ? info.encoder.note : null;
+  // The coordinator's own encoder: what it is is known only when the federation uses it.
+  const source = info && info.encoder.modelId === federation.encoder.modelId ? info.encoder.source : null;
+  const training = federation.training;
   return (
     <section className="card" aria-labelledby="fed-title" data-testid="federation-overview">
       <h2 id="fed-title">The federation</h2>
@@ -22,10 +26,7 @@ export function FederationOverview({ federation, info }: { federation: Federatio
         <dt>Classes</dt>
         <dd>{federation.classNames.join(', ')}</dd>
         <dt>Image model</dt>
-        <dd>
-          {federation.encoder.modelId}
-          {encoderNote !== null && <span className="field-help">{encoderNote}</span>}
-        </dd>
+        <dd>{source !== null ? modelMeaningForClinicians(source) : federation.encoder.modelId}</dd>
         <dt>Method</dt>
         <dd>
           {method.label}
@@ -35,14 +36,15 @@ export function FederationOverview({ federation, info }: { federation: Federatio
         <dd>{federation.rounds}</dd>
         <dt>Each round</dt>
         <dd>
-          {federation.training.localEpochs} pass{federation.training.localEpochs === 1 ? '' : 'es'} over your training images
-          {federation.training.maxStepsPerRound !== null ? ` (at most ${federation.training.maxStepsPerRound} steps)` : ''}, batches of {federation.training.batchSize}; up to {formatDuration(federation.roundDeadlineSeconds)} per round
+          {countOf(training.localEpochs, 'pass', 'passes')} over your training images
+          {training.maxStepsPerRound !== null ? ` (at most ${countOf(training.maxStepsPerRound, 'step')})` : ''}, batches of {training.batchSize}; up to{' '}
+          {formatDuration(federation.roundDeadlineSeconds)} per round
           {federation.minRoundSeconds > 0 ? `, at least ${federation.minRoundSeconds} s (paced, so each round can be followed)` : ''}
         </dd>
         <dt>Needs</dt>
-        <dd>at least {federation.quorum} hospitals per round</dd>
+        <dd>at least {countOf(federation.quorum, 'hospital')} per round</dd>
       </dl>
-      <div className="grid grid-2" style={{ marginTop: '1rem' }}>
+      <div className="privacy-notes">
         <div className="notice notice-ok">
           <strong className="notice-title">Leaves this browser</strong>
           <ul className="small">
@@ -62,6 +64,18 @@ export function FederationOverview({ federation, info }: { federation: Federatio
           </ul>
         </div>
       </div>
+      <TechnicalDetails>
+        <p>
+          Image model <span className="mono">{federation.encoder.modelId}</span>, {federation.encoder.featureDim}-dimensional features, fingerprint{' '}
+          <span className="mono">{federation.encoder.hash.slice(0, 12)}</span>. Federation id <span className="mono">{federation.id}</span>.
+        </p>
+        {source === 'tiny' && (
+          <p>
+            The coordinator found no real CLIP and generated a test model. Running <code>npm run models:fetch</code> on the coordinator’s machine gets the paper’s CLIP
+            ViT-B/16.
+          </p>
+        )}
+      </TechnicalDetails>
     </section>
   );
 }

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
 import { coordinatorInfoSchema, type CoordinatorInfo } from '@facmic/protocol';
+import { TechnicalDetails } from '../../components/technical-details.tsx';
 import { Badge, Notice } from '../../components/ui.tsx';
+import { siteProblemSentence } from '../../lib/error-words.ts';
 import type { SiteSession } from '../../lib/site-session.ts';
 import { ClassifyPanel } from './classify-panel.tsx';
 import { DemoPreview } from './demo-preview.tsx';
@@ -48,14 +50,33 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
   useEffect(() => {
     document.title = `${title} — facmic`;
   }, [title]);
-  // Before joining, the federation's details come first; once taking part, the rounds do.
   const joined = view.dataset !== null;
-  const overview = (
-    <div className="grid grid-2">
-      <FederationOverview federation={federation} info={info} />
-      <DevicePanel view={view} />
-    </div>
-  );
+  // The federation's details, unless the coordinator refused this invite before sending them.
+  const overview = federation || !view.fatal ? <FederationOverview federation={federation} info={info} /> : null;
+  const testModel = info !== null && federation !== null && info.encoder.source === 'tiny' && info.encoder.modelId === federation.encoder.modelId;
+  const classify = federation && (view.dataset || view.encoder) ? <ClassifyPanel view={view} federation={federation} testModel={testModel} onClassify={site.classify} /> : null;
+  // Before taking part, the next action comes first, with the federation's details beside it.
+  const action =
+    stage === 'choose-images' && federation && !view.datasetSent ? (
+      <ImageChooser
+        federation={federation}
+        demoSite={session.demoSite}
+        seed={session.seed}
+        problem={view.datasetProblem}
+        cancelled={view.encodingCancelled}
+        waiting={!view.needsDataset}
+        onImages={site.sendDataset}
+        onDemo={site.sendDemoDataset}
+        demoPreview={view.demoPreview}
+        onDemoPreview={site.requestDemoPreview}
+      />
+    ) : view.encoding ? (
+      <EncodingPanel progress={view.encoding} onCancel={site.cancelEncoding} />
+    ) : view.datasetSent && !view.dataset ? (
+      <p className="card muted" role="status">
+        Your images are chosen. Preparation starts as soon as the image model has loaded…
+      </p>
+    ) : null;
 
   return (
     <div className="stack">
@@ -79,51 +100,64 @@ export function HospitalSession({ initial, onLeave }: { initial: SiteSession; on
       {!view.connected && view.everConnected && !view.fatal && !view.finished && (
         <Notice tone="warn" title="Connection lost">
           <p>
-            The page keeps trying to reach the coordinator{view.connectionProblem !== null ? ` (${view.connectionProblem})` : ''}. You can keep this tab open;
-            nothing is lost, and an update that was not sent is sent again once the connection is back.
+            The page keeps trying to reach the coordinator. You can keep this tab open; nothing is lost, and an update that was not sent is sent again once the connection is
+            back.
           </p>
+          {view.connectionProblem !== null && <TechnicalDetails>{view.connectionProblem}</TechnicalDetails>}
         </Notice>
       )}
       {view.errors.length > 0 && !view.fatal && (
         <Notice tone="warn" title="Recent problems (the page retries by itself)">
           <ul>
             {view.errors.map((e) => (
-              <li key={`${e.at}-${e.code}`}>{e.message}</li>
+              <li key={`${e.at}-${e.code}`}>{siteProblemSentence(e.code)}</li>
             ))}
           </ul>
+          <TechnicalDetails>
+            <ul className="mono">
+              {view.errors.map((e) => (
+                <li key={`${e.at}-${e.code}`}>
+                  {e.code}: {e.message}
+                </li>
+              ))}
+            </ul>
+          </TechnicalDetails>
         </Notice>
       )}
-      {!joined && overview}
-      {stage === 'choose-images' && federation && !view.datasetSent && (
-        <ImageChooser
-          federation={federation}
-          demoSite={session.demoSite}
-          seed={session.seed}
-          problem={view.datasetProblem}
-          cancelled={view.encodingCancelled}
-          waiting={!view.needsDataset}
-          onImages={site.sendDataset}
-          onDemo={site.sendDemoDataset}
-          demoPreview={view.demoPreview}
-          onDemoPreview={site.requestDemoPreview}
-        />
+      {joined ? (
+        <>
+          {federation && <RoundsPanel view={view} session={session} federation={federation} />}
+          {classify}
+          {session.demoSite !== null && federation && (
+            <section className="card" aria-labelledby="demo-images-title">
+              <h2 id="demo-images-title">This demo hospital’s images</h2>
+              <p className="small muted">Generated in this tab: one pattern per class, drawn with this hospital’s own brightness, contrast, tint and noise. Compare with the other demo tabs.</p>
+              <DemoPreview classNames={federation.classNames} siteIndex={session.demoSite} images={view.demoPreview} onRequest={site.requestDemoPreview} />
+            </section>
+          )}
+          <div className="grid grid-2">
+            {overview}
+            <DevicePanel view={view} />
+          </div>
+        </>
+      ) : action ? (
+        <div className="action-layout">
+          <div className="stack action-main">
+            {action}
+            <DevicePanel view={view} />
+            {classify}
+          </div>
+          <div className="stack action-aside">{overview}</div>
+        </div>
+      ) : (
+        <>
+          <div className="grid grid-2">
+            {overview}
+            {!view.fatal && <DevicePanel view={view} />}
+          </div>
+          {classify}
+        </>
       )}
-      {view.datasetSent && !view.encoding && !view.dataset && (
-        <p className="card muted" role="status">
-          Your images are chosen. Preparation starts as soon as the image model has loaded…
-        </p>
-      )}
-      {view.encoding && <EncodingPanel progress={view.encoding} onCancel={site.cancelEncoding} />}
-      {view.dataset && federation && <RoundsPanel view={view} session={session} federation={federation} />}
-      {view.dataset && federation && <ClassifyPanel view={view} federation={federation} onClassify={site.classify} />}
-      {session.demoSite !== null && federation && stage !== 'choose-images' && (
-        <section className="card" aria-labelledby="demo-images-title">
-          <h2 id="demo-images-title">This demo hospital’s images</h2>
-          <p className="small muted">Generated in this tab: one pattern per class, drawn with this hospital’s own brightness, contrast, tint and noise. Compare with the other demo tabs.</p>
-          <DemoPreview classNames={federation.classNames} siteIndex={session.demoSite} images={view.demoPreview} onRequest={site.requestDemoPreview} />
-        </section>
-      )}
-      {joined && overview}
       <details className="card">
         <summary>Leave this federation</summary>
         <p className="small muted">
@@ -152,27 +186,15 @@ function ConnectionBadge({ connected, everConnected, ended }: { connected: boole
   return <Badge>Connecting…</Badge>;
 }
 
-const FATAL_ADVICE: Readonly<Record<string, string>> = {
-  BAD_TOKEN: 'The invite is not valid for this federation. Ask the coordinator’s admin for a new invite link.',
-  TOKEN_REVOKED: 'The admin revoked this hospital’s invite. Ask for a new one if this is a mistake.',
-  UNKNOWN_FEDERATION: 'This federation no longer exists on the coordinator. Ask the admin for a current invite.',
-  SESSION_REPLACED: 'This hospital was opened in another tab or browser, which took over. Close this tab, or reload it to take over again.',
-  CLIENT_TOO_OLD: 'This page is older than the coordinator. Reload the page.',
-  SERVER_TOO_OLD: 'The coordinator is older than this page. Ask its admin to update it.',
-  ENCODER_MISMATCH: 'This browser loaded a different image model than the federation uses, so its results would not be comparable. Reload the page; if it persists, tell the admin.',
-  WORKER_FAILED: 'Reload the page. If it fails again, try an up-to-date Chrome, Edge or Firefox.',
-  ENCODER_LOAD_FAILED:
-    'The image model could not start in this browser. Reload the page. If the address asks for a device (device=webgpu), remove that part to let the page choose.',
-  STARTUP_FAILED: 'Check that the coordinator address is right and reachable, then reload the page.',
-};
-
 function FatalNotice({ code, message, onLeave }: { code: string; message: string; onLeave: () => void }) {
   return (
     <Notice tone="error" title="This hospital cannot take part right now">
-      <p>{FATAL_ADVICE[code] ?? 'Reload the page to try again. If it keeps failing, send the message below to the coordinator’s admin.'}</p>
-      <p className="small mono">
-        {code}: {message}
-      </p>
+      <p>{siteProblemSentence(code)}</p>
+      <TechnicalDetails>
+        <p className="mono">
+          {code}: {message}
+        </p>
+      </TechnicalDetails>
       <div className="row">
         <button type="button" onClick={() => { window.location.reload(); }}>
           Reload

@@ -1,7 +1,7 @@
 import type { FederationConfig } from '@facmic/protocol';
 import { LineChart } from '../../charts/line-chart.tsx';
 import { Badge, downloadText, ProgressBar } from '../../components/ui.tsx';
-import { formatBytes, formatCount, formatDuration, formatPercent, formatRate, formatRelative } from '../../lib/format.ts';
+import { countOf, formatBytes, formatCount, formatDuration, formatPercent, formatRate, formatRelative } from '../../lib/format.ts';
 import { siteReportCsv } from '../../lib/site-report.ts';
 import type { SiteSession } from '../../lib/site-session.ts';
 import { useNow } from '../../components/use-now.ts';
@@ -43,7 +43,7 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
             </span>
           )}
           .
-          {dataset.failures.length > 0 && ` ${dataset.failures.length} file${dataset.failures.length === 1 ? '' : 's'} could not be read.`}
+          {dataset.failures.length > 0 && ` ${countOf(dataset.failures.length, 'file')} could not be read.`}
         </p>
       )}
       {dataset && dataset.failures.length > 0 && (
@@ -71,7 +71,7 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
       )}
       {round && round.status === 'training' && round.deadline !== null && (
         <p className="small muted">
-          {round.submissions} of {round.participants} hospitals have sent this round’s update;{' '}
+          {round.submissions} of {countOf(round.participants, 'hospital')} {round.submissions === 1 ? 'has' : 'have'} sent this round’s update;{' '}
           {round.submissions >= round.participants && federation.minRoundSeconds > 0
             ? `the round closes once it has run ${federation.minRoundSeconds} s (this federation’s pace).`
             : `the round closes ${formatRelative(round.deadline, now)} at the latest.`}

@@ -67,7 +67,9 @@ function JoinForm({ onJoin, resumable }: { onJoin: (session: SiteSession) => voi
   const ids = { link: useId(), url: useId(), fed: useId(), token: useId() };
   const [link, setLink] = useState('');
   const [manual, setManual] = useState({ url: window.location.origin, federationId: '', token: '' });
-  const [problem, setProblem] = useState<string | null>(null);
+  /** What is wrong, at the field it concerns. */
+  const [problem, setProblem] = useState<{ field: 'link' | 'url' | 'fed' | 'token'; message: string } | null>(null);
+  const errorAt = (field: 'link' | 'url' | 'fed' | 'token') => (problem?.field === field ? problem.message : null);
 
   const fresh = (invite: { coordinatorUrl: string; federationId: string; token: string }): SiteSession => {
     const known = findSession(localStorage, invite);
@@ -79,7 +81,7 @@ function JoinForm({ onJoin, resumable }: { onJoin: (session: SiteSession) => voi
     event.preventDefault();
     const invite = parseInviteLink(link.trim());
     if (!invite) {
-      setProblem('This is not an invite link. It looks like https://coordinator.example/site?f=…&t=… — copy it again from the message you received, or enter the details below.');
+      setProblem({ field: 'link', message: 'This is not an invite link. It looks like https://coordinator.example/site?f=…&t=… — copy it again from the message you received, or enter the details beside.' });
       return;
     }
     onJoin(fresh(invite));
@@ -92,17 +94,17 @@ function JoinForm({ onJoin, resumable }: { onJoin: (session: SiteSession) => voi
       const url = new URL(manual.url.trim());
       origin = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
     } catch {
-      setProblem('The coordinator address is not a web address. It starts with http:// or https://.');
+      setProblem({ field: 'url', message: 'The coordinator address is not a web address. It starts with http:// or https://.' });
       return;
     }
     const fed = federationIdSchema.safeParse(manual.federationId.trim());
     if (!fed.success) {
-      setProblem('The federation id is made of lowercase letters, digits and dashes, as in the invite.');
+      setProblem({ field: 'fed', message: 'The federation id is made of lowercase letters, digits and dashes, as in the invite.' });
       return;
     }
     const token = tokenSchema.safeParse(manual.token.trim());
     if (!token.success) {
-      setProblem('The site token is 16 or more letters, digits, dashes or underscores. Copy it from the invite without spaces.');
+      setProblem({ field: 'token', message: 'The site token is 16 or more letters, digits, dashes or underscores. Copy it from the invite without spaces.' });
       return;
     }
     onJoin(fresh({ coordinatorUrl: origin, federationId: fed.data, token: token.data }));
@@ -117,11 +119,6 @@ function JoinForm({ onJoin, resumable }: { onJoin: (session: SiteSession) => voi
           model’s numbers are shared with the coordinator.
         </p>
       </section>
-      {problem !== null && (
-        <Notice tone="error" title="Could not use these details">
-          <p>{problem}</p>
-        </Notice>
-      )}
       {resumable && (
         <Notice tone="info" title="Continue where you left off">
           <p>
@@ -134,22 +131,22 @@ function JoinForm({ onJoin, resumable }: { onJoin: (session: SiteSession) => voi
         </Notice>
       )}
       <div className="grid grid-2">
-        <form className="card" onSubmit={submitLink} aria-labelledby={`${ids.link}-title`}>
+        <form className="card" onSubmit={submitLink} aria-labelledby={`${ids.link}-title`} noValidate>
           <h2 id={`${ids.link}-title`}>With an invite link</h2>
-          <Field label="Invite link" htmlFor={ids.link} help="The link the coordinator’s admin sent you.">
+          <Field label="Invite link" htmlFor={ids.link} help="The link the coordinator’s admin sent you." error={errorAt('link')}>
             <input id={ids.link} type="url" value={link} onChange={(e) => { setLink(e.target.value); }} placeholder="https://…/site?f=…&t=…" required autoComplete="off" />
           </Field>
           <button type="submit">Open</button>
         </form>
-        <form className="card" onSubmit={submitManual} aria-labelledby={`${ids.url}-title`}>
+        <form className="card" onSubmit={submitManual} aria-labelledby={`${ids.url}-title`} noValidate>
           <h2 id={`${ids.url}-title`}>Or enter the details</h2>
-          <Field label="Coordinator address" htmlFor={ids.url}>
+          <Field label="Coordinator address" htmlFor={ids.url} error={errorAt('url')}>
             <input id={ids.url} type="url" value={manual.url} onChange={(e) => { setManual({ ...manual, url: e.target.value }); }} required />
           </Field>
-          <Field label="Federation id" htmlFor={ids.fed}>
+          <Field label="Federation id" htmlFor={ids.fed} error={errorAt('fed')}>
             <input id={ids.fed} type="text" value={manual.federationId} onChange={(e) => { setManual({ ...manual, federationId: e.target.value }); }} required autoComplete="off" spellCheck={false} />
           </Field>
-          <Field label="Site token" htmlFor={ids.token} help="Secret to your hospital: do not share it.">
+          <Field label="Site token" htmlFor={ids.token} help="Secret to your hospital: do not share it." error={errorAt('token')}>
             <input id={ids.token} type="password" value={manual.token} onChange={(e) => { setManual({ ...manual, token: e.target.value }); }} required autoComplete="off" />
           </Field>
           <button type="submit">Open</button>

@@ -5,7 +5,9 @@
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { coordinatorInfoFixture, federationFixture, roundFixture, sessionFixture } from '../../test/fixtures.ts';
+import type { DeviceReport } from '../../worker/worker-messages.ts';
 import { ClassifyPanel } from './classify-panel.tsx';
+import { deviceSentence } from './device-panel.tsx';
 import { FederationOverview } from './federation-overview.tsx';
 import { RoundsPanel } from './rounds-panel.tsx';
 import { INITIAL_SITE_VIEW, type SiteView } from './site-state.ts';
@@ -63,10 +65,45 @@ describe('classify panel', () => {
       federation,
       globalModelRound: 50,
       finished: { reason: 'finished', rounds: [1, 2, 3, 4, 5] },
-      classifications: [{ requestId: 1, name: 'scan.png', probabilities: [0.7, 0.3], modelRound: 5 }],
+      classifications: [{ requestId: 1, name: 'scan.png', probabilities: [0.7, 0.3], model: { kind: 'shared', round: 5, final: false } }],
     };
-    const text = textOf(renderToStaticMarkup(<ClassifyPanel view={view} federation={federation} onClassify={() => undefined} testModel={false} onModelFile={() => undefined} />));
+    const text = textOf(renderToStaticMarkup(<ClassifyPanel view={view} federation={federation} onClassify={() => undefined} testModel={false} />));
     expect(text).toContain('model after round 5');
     expect(text).toContain('an earlier model');
+    expect(text).toContain('Research use only — not for diagnosis');
+    expect(text).not.toContain('test model: this result means nothing');
+  });
+
+  it('says that a result of the generated test model means nothing', () => {
+    const federation = federationFixture();
+    const view: SiteView = {
+      ...INITIAL_SITE_VIEW,
+      federation,
+      globalModelRound: 3,
+      classifications: [{ requestId: 1, name: 'scan.png', probabilities: [0.7, 0.3], model: { kind: 'shared', round: 3, final: false } }],
+    };
+    const text = textOf(renderToStaticMarkup(<ClassifyPanel view={view} federation={federation} onClassify={() => undefined} testModel />));
+    expect(text).toContain('Uses the shared model after round 3');
+    expect(text).toContain('test model: this result means nothing');
+    expect(text).not.toContain('an earlier model');
+  });
+});
+
+describe('device panel', () => {
+  const report = (device: string, forced: boolean, adapter: string): DeviceReport => ({
+    encoder: { device, reason: 'why', forced },
+    tfjs: { backend: device, reason: 'why', notes: [] },
+    webgpuAdapter: adapter,
+    threads: false,
+  });
+
+  it('says where the model runs in a clinician’s words', () => {
+    expect(deviceSentence(report('wasm', false, 'fallback adapter (google swiftshader)'))).toBe('This computer has no usable graphics card; the model runs on the processor (slower).');
+    expect(deviceSentence(report('webgpu', false, 'hardware adapter (nvidia)'))).toBe('This computer’s graphics card runs the model (fast).');
+    expect(deviceSentence(report('webgpu', true, 'fallback adapter (google swiftshader)'))).toMatch(/software stand-in/);
+    expect(deviceSentence(report('wasm', true, 'hardware adapter (nvidia)'))).toMatch(/as the address asks/);
+    for (const r of [report('wasm', false, 'fallback adapter (google swiftshader)'), report('webgpu', true, 'fallback adapter (google swiftshader)')]) {
+      expect(deviceSentence(r)).not.toMatch(/WASM|tfjs|swiftshader|cross-origin/i);
+    }
   });
 });

@@ -2,6 +2,7 @@
  * Runs the hospital's ML worker for one session and keeps the page's view of it, persisting what a reload needs.
  */
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import type { ModelFile } from '../../lib/model-file.ts';
 import { removeSession, saveSession, type SiteSession } from '../../lib/site-session.ts';
 import { datasetKeyFor, deleteSavedDataset } from '../../worker/saved-dataset.ts';
 import type { DatasetImage, DemoDatasetRequest, PageToWorker, WorkerToPage } from '../../worker/worker-messages.ts';
@@ -16,7 +17,8 @@ export interface SiteWorkerHandle {
   readonly sendDataset: (images: readonly DatasetImage[], seed: string) => void;
   readonly sendDemoDataset: (demo: DemoDatasetRequest) => void;
   readonly cancelEncoding: () => void;
-  readonly classify: (image: Blob, name: string) => void;
+  /** Classifies an image with the newest shared model, or with a loaded model file. */
+  readonly classify: (image: Blob, name: string, modelFile: ModelFile | null) => void;
   readonly requestDemoPreview: (classNames: readonly string[], siteIndex: number) => void;
   /** Stops taking part and forgets this session's saved features and results in this browser. */
   readonly leave: () => Promise<void>;
@@ -77,9 +79,9 @@ export function useSiteWorker(initial: SiteSession): SiteWorkerHandle {
     cancelEncoding: () => {
       post({ type: 'cancel-encoding' });
     },
-    classify: (image, name) => {
+    classify: (image, name, modelFile) => {
       dispatch({ type: 'classify-started' });
-      post({ type: 'classify', requestId: Date.now(), image, name });
+      post({ type: 'classify', requestId: Date.now(), image, name, modelFile });
     },
     requestDemoPreview: (classNames, siteIndex) => {
       post({ type: 'demo-preview', classNames, siteIndex });
