@@ -1,4 +1,5 @@
 import { lazy, Suspense, useEffect } from 'react';
+import { shareAdminSession } from './lib/admin-session.ts';
 import { routeOf, ROUTE_TITLES, type Route } from './lib/routes.ts';
 import { LandingPage } from './pages/landing-page.tsx';
 
@@ -16,6 +17,8 @@ export function App() {
   useEffect(() => {
     document.title = ROUTE_TITLES[route];
   }, [route]);
+  // Every page of the app, in every tab, shares the admin's one sign-in.
+  useEffect(() => shareAdminSession(), []);
   return (
     <>
       <a className="skip-link" href="#main">

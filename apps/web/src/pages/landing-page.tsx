@@ -1,21 +1,12 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { coordinatorInfoSchema, type CoordinatorInfo, type DemoRun, type SiteSummary } from '@facmic/protocol';
 import { ModelBadge, ModelMeaning } from '../components/model-meaning.tsx';
-import { Badge, Notice } from '../components/ui.tsx';
+import { Badge, Field, FieldError, Notice } from '../components/ui.tsx';
+import { TechnicalDetails } from '../components/technical-details.tsx';
+import { useAdminSession } from '../lib/admin-session.ts';
+import { adminProblemSentence, isUnauthorized, TOKEN_REFUSED } from '../lib/error-words.ts';
 import { demoHospitalViews, demoRunStatusLine, isDemoRunOver, newDemoRunConfirmation } from '../lib/demo-run.ts';
 import { AdminApi } from './admin/admin-api.ts';
-
-const TOKEN_KEY = 'facmic.admin.token';
-
-function adminToken(): string | null {
-  const hash = new URLSearchParams(window.location.hash.slice(1)).get('token');
-  if (hash !== null && hash !== '') {
-    sessionStorage.setItem(TOKEN_KEY, hash);
-    window.history.replaceState(null, '', window.location.pathname + window.location.search);
-    return hash;
-  }
-  return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
-}
 
 /**
  * Opens a demo hospital in a new tab. False when the browser kept it from opening (a tab opened long after the click,
@@ -72,7 +63,10 @@ export function LandingPage() {
         <div className="card">
           <h2>This coordinator</h2>
           {info ? <ModelStatement info={info} /> : infoProblem !== null ? (
-            <p className="small">The coordinator did not answer ({infoProblem}). Is it running?</p>
+            <>
+              <p className="small">The coordinator did not answer. Is it running?</p>
+              <TechnicalDetails summary="Technical details">{infoProblem}</TechnicalDetails>
+            </>
           ) : (
             <p className="muted">Asking the coordinator…</p>
           )}
@@ -94,9 +88,9 @@ function ModelStatement({ info }: { info: CoordinatorInfo }) {
       <p className="small" data-testid="landing-model-note">
         <ModelMeaning encoder={info.encoder} />
       </p>
-      <p className="small muted">
-        {featureDim}-dimensional features, model hash {hash.slice(0, 12)}
-      </p>
+      <TechnicalDetails summary="Technical details">
+        {featureDim}-dimensional features, model fingerprint <span className="mono">{hash.slice(0, 12)}</span>
+      </TechnicalDetails>
     </>
   );
 }
@@ -108,7 +102,8 @@ interface DemoRunView {
 
 function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
   const id = useId();
-  const [token, setToken] = useState<string | null>(adminToken);
+  const session = useAdminSession();
+  const { token, refused } = session;
   const [tokenInput, setTokenInput] = useState('');
   const [virtualCount, setVirtualCount] = useState('2');
   const [problem, setProblem] = useState<string | null>(null);
@@ -121,12 +116,10 @@ function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
 
   const fail = (error: unknown) => {
     setBusy(null);
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof Error && 'code' in error && error.code === 'UNAUTHORIZED') {
-      sessionStorage.removeItem(TOKEN_KEY);
-      setToken(null);
-      setProblem('The admin token was not accepted. Paste the one printed by npm start.');
-    } else setProblem(message);
+    if (isUnauthorized(error)) {
+      setProblem(null);
+      refused(TOKEN_REFUSED);
+    } else setProblem(adminProblemSentence(error));
   };
 
   useEffect(() => {
@@ -141,7 +134,7 @@ function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
             if (!stopped) setCurrent(run ? { run, sites } : null);
           },
           (error: unknown) => {
-            if (!stopped && error instanceof Error && 'code' in error && error.code === 'UNAUTHORIZED') fail(error);
+            if (!stopped && isUnauthorized(error)) fail(error);
             // Other failures: the status line stays as it was until the next refresh.
           },
         );
@@ -214,11 +207,6 @@ function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
           {demoRunStatusLine(summary)}
         </p>
       )}
-      {problem !== null && (
-        <Notice tone="error">
-          <p>{problem}</p>
-        </Notice>
-      )}
       {busy === 'run' && (
         <Notice tone="info" title="Preparing a new demo run" live>
           <p>The coordinator encodes the run’s generated reference and test images; this takes a few seconds.</p>
@@ -238,24 +226,28 @@ function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
           {token !== null && startButton(true)}
         </Notice>
       )}
-      {token === null ? (
+      {session.checking ? (
+        <p className="muted">Checking the sign-in…</p>
+      ) : token === null ? (
         <form
           className="row"
           style={{ alignItems: 'flex-end' }}
+          noValidate
           onSubmit={(e) => {
             e.preventDefault();
             const t = tokenInput.trim();
-            if (t === '') return;
-            sessionStorage.setItem(TOKEN_KEY, t);
-            setToken(t);
+            if (t === '') {
+              refused('Paste the admin token first: npm start printed it.');
+              return;
+            }
+            setProblem(null);
+            session.signIn(t);
           }}
         >
           <div style={{ flex: '1 1 16rem' }}>
-            <label htmlFor={`${id}-token`}>Admin token</label>
-            <span id={`${id}-token-help`} className="field-help">
-              Printed by npm start. Only an admin may open demo hospitals and start runs.
-            </span>
-            <input id={`${id}-token`} aria-describedby={`${id}-token-help`} type="password" value={tokenInput} onChange={(e) => { setTokenInput(e.target.value); }} autoComplete="off" />
+            <Field label="Admin token" htmlFor={`${id}-token`} help="Printed by npm start. Only an admin may open demo hospitals and start runs." error={session.problem}>
+              <input id={`${id}-token`} type="password" value={tokenInput} onChange={(e) => { setTokenInput(e.target.value); }} autoComplete="off" />
+            </Field>
           </div>
           <button type="submit">Continue</button>
         </form>
@@ -304,6 +296,8 @@ function DemoPanel({ hasDemo }: { hasDemo: boolean }) {
           </div>
         )
       )}
+      {/* What went wrong with the last action, under the actions. */}
+      {problem !== null && <FieldError>{problem}</FieldError>}
     </section>
   );
 }

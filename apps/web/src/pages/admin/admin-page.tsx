@@ -1,81 +1,51 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import type { CoordinatorInfo } from '@facmic/protocol';
 import { ModelBadge, ModelMeaning } from '../../components/model-meaning.tsx';
+import { TechnicalDetails } from '../../components/technical-details.tsx';
 import { Badge, Field, Notice } from '../../components/ui.tsx';
+import { useAdminSession } from '../../lib/admin-session.ts';
+import { TOKEN_REFUSED } from '../../lib/error-words.ts';
 import { AdminApi } from './admin-api.ts';
 import { CreateFederationForm } from './create-federation-form.tsx';
 import { FederationView } from './federation-view.tsx';
 import { useAdminLive } from './use-admin-live.ts';
-
-const TOKEN_KEY = 'facmic.admin.token';
-
-/** The admin token: from `#token=…` (then removed from the address bar), this tab, or this browser if remembered. */
-function initialToken(): string | null {
-  const hash = new URLSearchParams(window.location.hash.slice(1));
-  const fromLink = hash.get('token');
-  if (fromLink !== null && fromLink !== '') {
-    sessionStorage.setItem(TOKEN_KEY, fromLink);
-    hash.delete('token');
-    const rest = hash.toString();
-    window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}${rest ? `#${rest}` : ''}`);
-    return fromLink;
-  }
-  return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
-}
 
 function selectedFromUrl(): string | null {
   return new URLSearchParams(window.location.search).get('f');
 }
 
 export function AdminPage() {
-  const [token, setToken] = useState<string | null>(initialToken);
-  if (token === null) {
-    return <TokenForm onToken={setToken} problem={null} />;
-  }
-  return (
-    <Dashboard
-      token={token}
-      onSignOut={(problem) => {
-        sessionStorage.removeItem(TOKEN_KEY);
-        localStorage.removeItem(TOKEN_KEY);
-        setToken(null);
-        if (problem !== null) sessionStorage.setItem(`${TOKEN_KEY}.problem`, problem);
-      }}
-    />
-  );
+  const session = useAdminSession();
+  if (session.checking) return <p className="muted">Checking the sign-in…</p>;
+  if (session.token === null) return <TokenForm onToken={session.signIn} problem={session.problem} />;
+  return <Dashboard token={session.token} onSignOut={session.signOut} onRefused={session.refused} />;
 }
 
-function TokenForm({ onToken, problem }: { onToken: (token: string) => void; problem: string | null }) {
+function TokenForm({ onToken, problem }: { onToken: (token: string, remember: boolean) => void; problem: string | null }) {
   const id = useId();
   const [value, setValue] = useState('');
   const [remember, setRemember] = useState(false);
-  const [stored] = useState(() => {
-    const p = sessionStorage.getItem(`${TOKEN_KEY}.problem`);
-    sessionStorage.removeItem(`${TOKEN_KEY}.problem`);
-    return p;
-  });
-  const shown = problem ?? stored;
+  const [empty, setEmpty] = useState(false);
   return (
     <div className="stack" style={{ maxWidth: '36rem' }}>
       <h1>Coordinator dashboard</h1>
-      {shown !== null && (
-        <Notice tone="error" title="The token was not accepted">
-          <p>{shown}</p>
-        </Notice>
-      )}
       <form
         className="card"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           const token = value.trim();
-          if (token === '') return;
-          sessionStorage.setItem(TOKEN_KEY, token);
-          if (remember) localStorage.setItem(TOKEN_KEY, token);
-          onToken(token);
+          setEmpty(token === '');
+          if (token !== '') onToken(token, remember);
         }}
       >
-        <Field label="Admin token" htmlFor={id} help="Printed by the coordinator when it starts (npm start), or set with FACMIC_ADMIN_TOKEN.">
-          <input id={id} type="password" value={value} onChange={(e) => { setValue(e.target.value); }} required autoComplete="current-password" />
+        <Field
+          label="Admin token"
+          htmlFor={id}
+          help="Printed by the coordinator when it starts (npm start), or set with FACMIC_ADMIN_TOKEN."
+          error={empty ? 'Paste the admin token first.' : problem}
+        >
+          <input id={id} type="password" value={value} onChange={(e) => { setValue(e.target.value); }} autoComplete="current-password" />
         </Field>
         <label className="check">
           <input type="checkbox" checked={remember} onChange={(e) => { setRemember(e.target.checked); }} />
@@ -89,7 +59,7 @@ function TokenForm({ onToken, problem }: { onToken: (token: string) => void; pro
   );
 }
 
-function Dashboard({ token, onSignOut }: { token: string; onSignOut: (problem: string | null) => void }) {
+function Dashboard({ token, onSignOut, onRefused }: { token: string; onSignOut: () => void; onRefused: (problem: string) => void }) {
   const api = useMemo(() => new AdminApi(window.location.origin, token), [token]);
   const [selectedId, setSelectedId] = useState<string | null>(selectedFromUrl);
   const [creating, setCreating] = useState(false);
@@ -120,8 +90,8 @@ function Dashboard({ token, onSignOut }: { token: string; onSignOut: (problem: s
   }, [selectedId]);
 
   useEffect(() => {
-    if (live.authProblem !== null) onSignOut(live.authProblem);
-  }, [live.authProblem, onSignOut]);
+    if (live.authProblem !== null) onRefused(TOKEN_REFUSED);
+  }, [live.authProblem, onRefused]);
 
   return (
     <div className="stack">
@@ -129,13 +99,14 @@ function Dashboard({ token, onSignOut }: { token: string; onSignOut: (problem: s
         <h1>Coordinator dashboard</h1>
         {live.connected ? <Badge tone="ok">Live</Badge> : <Badge tone="warn">Reconnecting…</Badge>}
         <span className="spacer" />
-        <button type="button" className="secondary small" onClick={() => { onSignOut(null); }}>
+        <button type="button" className="secondary small" onClick={onSignOut}>
           Sign out
         </button>
       </div>
       {live.connectionProblem !== null && !live.connected && (
         <Notice tone="warn">
-          <p>Live updates paused: {live.connectionProblem}</p>
+          <p>Live updates paused: the dashboard lost its connection to the coordinator and reconnects by itself.</p>
+          <TechnicalDetails>{live.connectionProblem}</TechnicalDetails>
         </Notice>
       )}
       {info && (

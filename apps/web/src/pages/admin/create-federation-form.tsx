@@ -1,163 +1,97 @@
-import { useId, useState, type ReactNode } from 'react';
-import {
-  bytesToBase64,
-  createFederationRequestSchema,
-  describeIssues,
-  FEDERATED_METHODS,
-  type CreateFederationRequest,
-  type FederationDetail,
-  type GlobalTestSource,
-  type ReferenceSource,
-} from '@facmic/protocol';
+import { useId, useRef, useState, type ReactNode } from 'react';
+import { createFederationRequestSchema, FEDERATED_METHODS, type FederationDetail } from '@facmic/protocol';
 import { METHODS } from '@facmic/learning/plain';
-import { Field, Notice } from '../../components/ui.tsx';
+import { Field, FieldError } from '../../components/ui.tsx';
 import { filesFromInput } from '../../lib/folder-input.ts';
 import { scanFolder } from '../../lib/folder-reading.ts';
 import { suggestClassMapping } from '../../lib/class-mapping.ts';
+import { adminProblemSentence } from '../../lib/error-words.ts';
+import { countOf } from '../../lib/format.ts';
 import type { AdminApi } from './admin-api.ts';
-
-/** The paper's defaults, straight from the protocol's schema. */
-const DEFAULTS = createFederationRequestSchema.parse({ name: 'defaults', classNames: ['a', 'b'] });
-
-type ReferenceKind = ReferenceSource['kind'];
-type GlobalTestKind = 'none' | GlobalTestSource['kind'];
-
-interface FormState {
-  name: string;
-  classes: string;
-  promptTemplate: string;
-  method: (typeof FEDERATED_METHODS)[number];
-  rounds: string;
-  quorum: string;
-  deadline: string;
-  localEpochs: string;
-  maxSteps: string;
-  batchSize: string;
-  learningRate: string;
-  beta1: string;
-  beta2: string;
-  epsilon: string;
-  weightDecay: string;
-  referenceKind: ReferenceKind;
-  referenceCount: string;
-  referencePath: string;
-  referenceFiles: File[];
-  testKind: GlobalTestKind;
-  testPerClass: string;
-  testPath: string;
-  testFiles: { file: File; label: string }[];
-}
-
-const INITIAL: FormState = {
-  name: '',
-  classes: '',
-  promptTemplate: DEFAULTS.promptTemplate,
-  method: DEFAULTS.method,
-  rounds: String(DEFAULTS.rounds),
-  quorum: String(DEFAULTS.quorum),
-  deadline: String(DEFAULTS.roundDeadlineSeconds),
-  localEpochs: String(DEFAULTS.training.localEpochs),
-  maxSteps: DEFAULTS.training.maxStepsPerRound === null ? '' : String(DEFAULTS.training.maxStepsPerRound),
-  batchSize: String(DEFAULTS.training.batchSize),
-  learningRate: String(DEFAULTS.training.optimizer.learningRate),
-  beta1: String(DEFAULTS.training.optimizer.betas[0]),
-  beta2: String(DEFAULTS.training.optimizer.betas[1]),
-  epsilon: String(DEFAULTS.training.optimizer.epsilon),
-  weightDecay: String(DEFAULTS.training.optimizer.weightDecay),
-  referenceKind: DEFAULTS.reference.kind,
-  referenceCount: DEFAULTS.reference.kind === 'generated' ? String(DEFAULTS.reference.count) : '64',
-  referencePath: '',
-  referenceFiles: [],
-  testKind: 'none',
-  testPerClass: '10',
-  testPath: '',
-  testFiles: [],
-};
-
-async function fileBase64(file: File): Promise<string> {
-  return bytesToBase64(new Uint8Array(await file.arrayBuffer()));
-}
-
-export function parseClassList(text: string): string[] {
-  return text
-    .split(/[\n,]/)
-    .map((c) => c.trim())
-    .filter((c) => c.length > 0);
-}
-
-const num = (text: string): number => (text.trim() === '' ? Number.NaN : Number(text));
-
-async function buildRequest(form: FormState): Promise<CreateFederationRequest> {
-  const reference: ReferenceSource =
-    form.referenceKind === 'generated'
-      ? { kind: 'generated', count: num(form.referenceCount) }
-      : form.referenceKind === 'folder'
-        ? { kind: 'folder', path: form.referencePath.trim() }
-        : form.referenceKind === 'images'
-          ? { kind: 'images', images: await Promise.all(form.referenceFiles.map(async (f) => ({ name: f.name, data: await fileBase64(f) }))) }
-          : { kind: 'features', data: form.referenceFiles[0] ? await fileBase64(form.referenceFiles[0]) : '' };
-  const globalTest: GlobalTestSource | null =
-    form.testKind === 'none'
-      ? null
-      : form.testKind === 'generated'
-        ? { kind: 'generated', perClass: num(form.testPerClass) }
-        : form.testKind === 'folder'
-          ? { kind: 'folder', path: form.testPath.trim() }
-          : form.testKind === 'images'
-            ? { kind: 'images', images: await Promise.all(form.testFiles.map(async (f) => ({ name: f.file.name, label: f.label, data: await fileBase64(f.file) }))) }
-            : { kind: 'features', data: form.testFiles[0] ? await fileBase64(form.testFiles[0].file) : '' };
-  return {
-    name: form.name.trim(),
-    classNames: parseClassList(form.classes),
-    promptTemplate: form.promptTemplate,
-    method: form.method,
-    rounds: num(form.rounds),
-    quorum: num(form.quorum),
-    roundDeadlineSeconds: num(form.deadline),
-    training: {
-      localEpochs: num(form.localEpochs),
-      maxStepsPerRound: form.maxSteps.trim() === '' ? null : num(form.maxSteps),
-      batchSize: num(form.batchSize),
-      optimizer: { name: 'adam', learningRate: num(form.learningRate), betas: [num(form.beta1), num(form.beta2)], epsilon: num(form.epsilon), weightDecay: num(form.weightDecay) },
-    },
-    reference,
-    globalTest,
-  };
-}
+import {
+  buildRequest,
+  checkForm,
+  errorsFromRefusal,
+  fieldOfPath,
+  FIELD_LABELS,
+  FORM_FIELDS,
+  INITIAL_FORM,
+  parseClassList,
+  TRAINING_FIELDS,
+  type FieldErrors,
+  type FormField,
+  type FormState,
+} from './federation-form.ts';
 
 export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminApi; onCreated: (detail: FederationDetail) => void; onCancel: () => void }) {
   const id = useId();
-  const [form, setForm] = useState<FormState>(INITIAL);
+  const formRef = useRef<HTMLFormElement>(null);
+  const [form, setForm] = useState<FormState>(INITIAL_FORM);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  /** What went wrong that names no field (the coordinator unreachable, an upload too large...), at the button. */
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [trainingOpen, setTrainingOpen] = useState(false);
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
+    // Editing a field clears its error; the next submit checks it again.
+    if ((FORM_FIELDS as readonly string[]).includes(key)) setErrors((e) => ({ ...e, [key]: undefined }));
   };
   const classes = parseClassList(form.classes);
+  const fieldId = (field: FormField) => `${id}-${field}`;
+
+  /** Shows the errors and moves the focus to the first field to fix (opening the training settings if needed). */
+  const showErrors = (found: FieldErrors) => {
+    setErrors(found);
+    const first = FORM_FIELDS.find((field) => found[field] !== undefined);
+    if (first === undefined) return;
+    if (TRAINING_FIELDS.includes(first)) setTrainingOpen(true);
+    requestAnimationFrame(() => {
+      const element = formRef.current?.querySelector<HTMLElement>(`#${CSS.escape(fieldId(first))}`);
+      element?.focus();
+      element?.scrollIntoView({ block: 'center' });
+    });
+  };
 
   const submit = async (event: React.SyntheticEvent) => {
     event.preventDefault();
     setProblem(null);
+    const found = checkForm(form);
+    if (Object.keys(found).length > 0) {
+      showErrors(found);
+      return;
+    }
     setBusy(true);
     try {
       const request = await buildRequest(form);
+      // The schema is the coordinator's: anything the checks above missed is attached to its field all the same.
       const checked = createFederationRequestSchema.safeParse(request);
       if (!checked.success) {
-        setProblem(describeIssues(checked.error, 5));
+        const fromSchema: FieldErrors = {};
+        for (const issue of checked.error.issues) {
+          const field = fieldOfPath(issue.path, form);
+          if (field !== null) fromSchema[field] ??= 'This value is not accepted; check it against the help line.';
+        }
+        if (Object.keys(fromSchema).length > 0) showErrors(fromSchema);
+        else setProblem('Some settings are not accepted; check the fields against their help lines.');
         return;
       }
       onCreated(await api.createFederation(request));
     } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error));
+      const refusal = error instanceof Error && 'code' in error && error.code === 'BAD_REQUEST' ? errorsFromRefusal(error.message, form) : null;
+      if (refusal && Object.keys(refusal.fields).length > 0) {
+        showErrors(refusal.fields);
+        setProblem(refusal.rest);
+      } else setProblem(adminProblemSentence(error));
     } finally {
       setBusy(false);
     }
   };
 
-  const text = (key: keyof FormState, label: string, help: ReactNode, props: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
-    <Field label={label} help={help} htmlFor={`${id}-${key}`}>
+  const text = (key: FormField & keyof FormState, label: string, help: ReactNode, props: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
+    <Field label={label} help={help} htmlFor={fieldId(key)} error={errors[key]}>
       <input
-        id={`${id}-${key}`}
+        id={fieldId(key)}
         type="text"
         value={form[key] as string}
         onChange={(e) => {
@@ -167,27 +101,18 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
       />
     </Field>
   );
+  const wrong = FORM_FIELDS.filter((field) => errors[field] !== undefined);
 
   return (
-    <form className="card" onSubmit={(e) => void submit(e)} aria-labelledby={`${id}-title`} data-testid="create-federation-form" noValidate>
+    <form ref={formRef} className="card" onSubmit={(e) => void submit(e)} aria-labelledby={`${id}-title`} data-testid="create-federation-form" noValidate>
       <h2 id={`${id}-title`}>New federation</h2>
       <p className="small muted">Fields start at the paper’s settings (FACMIC, MICCAI 2024). Every setting says what it does.</p>
-      {problem !== null && (
-        <Notice tone="error" title="The federation was not created">
-          <p>{problem}</p>
-        </Notice>
-      )}
       <fieldset>
         <legend>What to learn</legend>
         {text('name', 'Name', 'Shown to hospitals and on this dashboard.', { required: true, placeholder: 'Brain tumour MRI' })}
-        <div className="field">
-          <label htmlFor={`${id}-classes`}>Classes</label>
-          <span id={`${id}-classes-help`} className="field-help">
-            One per line (or separated by commas). Hospitals map their folders onto these names.
-          </span>
+        <Field label="Classes" htmlFor={fieldId('classes')} help="One per line (or separated by commas). Hospitals map their folders onto these names." error={errors.classes}>
           <textarea
-            id={`${id}-classes`}
-            aria-describedby={`${id}-classes-help`}
+            id={fieldId('classes')}
             value={form.classes}
             onChange={(e) => {
               set('classes', e.target.value);
@@ -195,8 +120,12 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
             placeholder={'glioma\nmeningioma\nno tumor\npituitary'}
             required
           />
-          {classes.length > 0 && <span className="field-help">{classes.length} classes: {classes.join(' · ')}</span>}
-        </div>
+        </Field>
+        {classes.length > 0 && (
+          <p className="field-help" style={{ marginTop: '-0.6rem' }}>
+            {countOf(classes.length, 'class', 'classes')}: {classes.join(' · ')}
+          </p>
+        )}
         {text('promptTemplate', 'Class description', 'How CLIP’s text model reads each class; {class} is replaced by the class name.')}
         <div className="field">
           <label htmlFor={`${id}-method`}>Method</label>
@@ -225,9 +154,20 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
           {text('rounds', 'Rounds', 'How many times hospitals train and the coordinator averages.', { inputMode: 'numeric' })}
           {text('quorum', 'Hospitals per round', 'A round starts with this many ready hospitals and closes once this many sent their update.', { inputMode: 'numeric' })}
           {text('deadline', 'Round deadline (seconds)', 'How long a round waits for updates; it then closes with those received.', { inputMode: 'numeric' })}
+          {text(
+            'minRound',
+            'Shortest round (seconds)',
+            '0: a round closes as soon as every update is in. More: it stays open at least this long, so people can follow each round (demos use 6).',
+            { inputMode: 'numeric' },
+          )}
         </div>
       </fieldset>
-      <details>
+      <details
+        open={trainingOpen}
+        onToggle={(e) => {
+          setTrainingOpen(e.currentTarget.open);
+        }}
+      >
         <summary>Local training (paper defaults)</summary>
         <div className="form-grid" style={{ marginTop: '0.75rem' }}>
           {text('localEpochs', 'Passes per round', 'Epochs over each hospital’s training images per round.', { inputMode: 'numeric' })}
@@ -261,14 +201,19 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
         {form.referenceKind === 'generated' && text('referenceCount', 'How many', 'Generated pattern images, for demos and tests.', { inputMode: 'numeric' })}
         {form.referenceKind === 'folder' && text('referencePath', 'Folder path', 'A folder of images on the machine running the coordinator.', { placeholder: '/data/reference' })}
         {(form.referenceKind === 'images' || form.referenceKind === 'features') && (
-          <div className="field">
-            <label htmlFor={`${id}-ref-files`}>{form.referenceKind === 'images' ? 'Images' : 'Features file'}</label>
-            <span id={`${id}-ref-files-help`} className="field-help">
-              {form.referenceKind === 'images' ? 'PNG or JPEG files; the coordinator encodes them with the federation’s model.' : 'A tensor file holding “features” [N, D].'}
-            </span>
+          <Field
+            label={form.referenceKind === 'images' ? 'Images' : 'Features file'}
+            htmlFor={fieldId('referenceFiles')}
+            help={
+              <>
+                {form.referenceKind === 'images' ? 'PNG or JPEG files; the coordinator encodes them with the federation’s model.' : 'A tensor file holding “features” [N, D].'}
+                {form.referenceFiles.length > 0 && ` ${countOf(form.referenceFiles.length, 'file')} chosen.`}
+              </>
+            }
+            error={errors.referenceFiles}
+          >
             <input
-              id={`${id}-ref-files`}
-              aria-describedby={`${id}-ref-files-help`}
+              id={fieldId('referenceFiles')}
               type="file"
               multiple={form.referenceKind === 'images'}
               accept={form.referenceKind === 'images' ? 'image/*' : undefined}
@@ -276,8 +221,7 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
                 set('referenceFiles', Array.from(e.currentTarget.files ?? []));
               }}
             />
-            {form.referenceFiles.length > 0 && <span className="field-help">{form.referenceFiles.length} file(s) chosen</span>}
-          </div>
+          </Field>
         )}
       </fieldset>
       <fieldset>
@@ -301,33 +245,29 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
         {form.testKind === 'folder' && text('testPath', 'Folder path', 'Sub-folders named after the classes, on the machine running the coordinator.', { placeholder: '/data/global-test' })}
         {form.testKind === 'images' && (
           <TestFolderInput
-            id={`${id}-test-files`}
+            id={fieldId('testFiles')}
             classes={classes}
             onFiles={(files) => {
               set('testFiles', files);
             }}
             count={form.testFiles.length}
+            error={errors.testFiles}
           />
         )}
         {form.testKind === 'features' && (
-          <div className="field">
-            <label htmlFor={`${id}-test-features`}>Features file</label>
-            <span id={`${id}-test-features-help`} className="field-help">
-              A tensor file holding “features” [N, D] and “labels” [N].
-            </span>
+          <Field label="Features file" htmlFor={fieldId('testFiles')} help="A tensor file holding “features” [N, D] and “labels” [N]." error={errors.testFiles}>
             <input
-              id={`${id}-test-features`}
-              aria-describedby={`${id}-test-features-help`}
+              id={fieldId('testFiles')}
               type="file"
               onChange={(e) => {
                 const file = e.currentTarget.files?.[0];
                 set('testFiles', file ? [{ file, label: '' }] : []);
               }}
             />
-          </div>
+          </Field>
         )}
       </fieldset>
-      <div className="row">
+      <div className="form-actions">
         <button type="submit" disabled={busy}>
           {busy ? 'Creating…' : 'Create federation'}
         </button>
@@ -335,6 +275,12 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
           Cancel
         </button>
       </div>
+      {wrong.length > 0 && (
+        <FieldError>
+          {wrong.length === 1 ? `One field needs attention: ${FIELD_LABELS[wrong[0] ?? 'name']}.` : `${wrong.length} fields need attention: ${wrong.map((f) => FIELD_LABELS[f]).join(', ')}.`}
+        </FieldError>
+      )}
+      {problem !== null && <FieldError>The federation was not created. {problem}</FieldError>}
     </form>
   );
 }
@@ -360,17 +306,30 @@ function SourceChoice<T extends string>({ name, value, onChange, options }: { na
   );
 }
 
-function TestFolderInput({ id, classes, onFiles, count }: { id: string; classes: readonly string[]; onFiles: (files: { file: File; label: string }[]) => void; count: number }) {
+function TestFolderInput({
+  id,
+  classes,
+  onFiles,
+  count,
+  error,
+}: {
+  id: string;
+  classes: readonly string[];
+  onFiles: (files: { file: File; label: string }[]) => void;
+  count: number;
+  error: string | undefined;
+}) {
   const [problem, setProblem] = useState<string | null>(null);
+  const help = (
+    <>
+      Sub-folders are matched to the classes by name.{count > 0 && ` ${countOf(count, 'labelled image')} chosen.`}
+      {problem !== null && ` ${problem}`}
+    </>
+  );
   return (
-    <div className="field">
-      <label htmlFor={id}>Folder</label>
-      <span id={`${id}-help`} className="field-help">
-        Sub-folders are matched to the classes by name.
-      </span>
+    <Field label="Folder" htmlFor={id} help={help} error={error}>
       <input
         id={id}
-        aria-describedby={`${id}-help`}
         type="file"
         multiple
         ref={(el) => {
@@ -388,8 +347,6 @@ function TestFolderInput({ id, classes, onFiles, count }: { id: string; classes:
           onFiles(files);
         }}
       />
-      {count > 0 && <span className="field-help">{count} labelled images chosen</span>}
-      {problem !== null && <span className="field-help">{problem}</span>}
-    </div>
+    </Field>
   );
 }

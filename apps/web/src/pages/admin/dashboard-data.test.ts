@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FederationSummary, RoundSummary, SiteSummary, SubmissionSummary } from '@facmic/protocol';
-import { describeDetails, FULL_CLIP_BYTES, globalSeries, reductionFactor, roundTraffic, siteActivity, siteSeries } from './dashboard-data.ts';
+import { describeAuditEntry, describeDetails, FULL_CLIP_BYTES, globalSeries, isAdminAction, reductionFactor, roundClosing, roundTraffic, siteActivity, siteSeries } from './dashboard-data.ts';
 
 const site = (over: Partial<SiteSummary> = {}): SiteSummary => ({
   id: 'site-a',
@@ -95,5 +95,32 @@ describe('dashboard data', () => {
     expect(text).toMatch(/^round: 2; participants: Hospital A, Hospital B; siteId: Hospital A; virtual: false; deadline: \S+/);
     expect(text).not.toContain('nested');
     expect(text).not.toContain('none');
+  });
+});
+
+describe('round closing and the audit log in words', () => {
+  const summary = (over: Partial<FederationSummary> = {}): FederationSummary => ({ ...federation, status: 'training', participants: 3, submissions: 3, ...over });
+  const open = round({ startedAt: 10_000, deadline: 70_000 });
+
+  it('says when a paced round really closes, not its deadline', () => {
+    expect(roundClosing(summary(), open, 6, 12_000)).toEqual({ value: 'in 4.0 s', label: 'round closes: every update is in, and rounds last at least 6 s' });
+    expect(roundClosing(summary(), open, 6, 17_000).value).toBe('now');
+    expect(roundClosing(summary({ submissions: 1 }), open, 6, 12_000)).toEqual({ value: 'when all updates are in', label: 'round closes at the latest in 58 s; rounds last at least 6 s' });
+    expect(roundClosing(summary({ submissions: 1 }), open, 0, 12_000).label).toBe('round closes at the latest in 58 s');
+    expect(roundClosing(summary({ status: 'waiting' }), null, 6, 0).value).toBe('–');
+  });
+
+  const entry = (action: string, details: Record<string, unknown>, actor = 'coordinator') => ({ id: 1, at: 0, actor, action, federationId: 'fed', details });
+
+  it('words audit entries instead of event names', () => {
+    const names = (id: string) => (id === 'site-a' ? 'Hospital A' : id);
+    expect(describeAuditEntry(entry('round.published', { round: 50, contributors: ['site-a', 'site-b'], totalSamples: 96 }))).toBe('Round 50 published: 2 updates from 96 training images');
+    expect(describeAuditEntry(entry('round.started', { round: 1, participants: ['site-a'] }))).toBe('Round 1 started with 1 hospital');
+    expect(describeAuditEntry(entry('invite.revoked', { siteId: 'site-a', name: 'Hospital A' }, 'admin'), names)).toBe('Revoked the invite of Hospital A');
+    expect(describeAuditEntry(entry('invite.created', { siteId: 'site-v', name: 'Virtual hospital 1', virtual: true }, 'admin'))).toBe('Added the virtual hospital Virtual hospital 1');
+    expect(describeAuditEntry(entry('federation.updated', { minRoundSeconds: 0 }, 'admin'))).toBe('Changed the settings: no shortest round');
+    expect(describeAuditEntry(entry('demo.run-started', { run: 2, previous: 'demo-brain-tumor', previousStatus: 'training' }, 'admin'))).toBe('Started demo run 2, after demo-brain-tumor (training)');
+    expect(isAdminAction(entry('federation.paused', {}, 'admin'))).toBe(true);
+    expect(isAdminAction(entry('site.joined', {}, 'site:site-a'))).toBe(false);
   });
 });

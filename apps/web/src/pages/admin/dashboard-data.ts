@@ -2,8 +2,9 @@
  * The dashboard's derived data, as pure functions: what each site is doing in words, the per-site and global curves,
  * and what a round's traffic costs compared with sending the whole CLIP encoder.
  */
-import type { FederationSummary, RoundSummary, SiteSummary, SubmissionSummary } from '@facmic/protocol';
+import type { AuditEntry, FederationSummary, RoundSummary, SiteSummary, SubmissionSummary } from '@facmic/protocol';
 import type { ChartSeries } from '../../charts/chart-scale.ts';
+import { countOf, formatCount, formatDuration, formatRelative } from '../../lib/format.ts';
 
 /** CLIP ViT-B/16 (image and text towers): about 150 million parameters. */
 export const FULL_CLIP_PARAMETERS = 150_000_000;
@@ -125,4 +126,94 @@ export function describeDetails(details: Record<string, unknown>, siteName: (id:
       return [];
     })
     .join('; ');
+}
+
+/** When the open round will close, for the dashboard's "round closes" figure: a value and what it means. */
+export interface RoundClosing {
+  readonly value: string;
+  readonly label: string;
+}
+
+/**
+ * When the open round really closes. A paced round (`minRoundSeconds` > 0) whose updates are all in closes when it
+ * has run that long, not at its deadline; a round still waiting for updates closes when the last one is in, at the
+ * latest at the deadline (and, paced, not before its shortest length).
+ */
+export function roundClosing(summary: FederationSummary, round: RoundSummary | null, minRoundSeconds: number, now: number): RoundClosing {
+  if (summary.status === 'paused') return { value: 'paused', label: 'the round’s deadline waits while paused' };
+  if (summary.status !== 'training' || !round || round.status !== 'training' || round.deadline === null) return { value: '–', label: 'round closes' };
+  const earliest = round.startedAt + minRoundSeconds * 1000;
+  const allIn = summary.participants > 0 && summary.submissions >= summary.participants;
+  const pace = `rounds last at least ${minRoundSeconds} s`;
+  if (allIn) {
+    return minRoundSeconds > 0 && now < earliest
+      ? { value: formatRelative(earliest, now), label: `round closes: every update is in, and ${pace}` }
+      : { value: 'now', label: 'round closes: every update is in' };
+  }
+  const latest = `at the latest ${formatRelative(round.deadline, now)}`;
+  return {
+    value: 'when all updates are in',
+    label: minRoundSeconds > 0 && now < earliest ? `round closes ${latest}; ${pace}` : `round closes ${latest}`,
+  };
+}
+
+/** Admin actions (someone at a dashboard or the API) as opposed to what rounds and hospitals did. */
+export function isAdminAction(entry: AuditEntry): boolean {
+  return entry.actor === 'admin';
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '');
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+const SETTING_WORDS: Readonly<Record<string, (value: unknown) => string>> = {
+  name: (v) => `name “${text(v)}”`,
+  rounds: (v) => `${text(v)} rounds`,
+  quorum: (v) => `${text(v)} hospitals per round`,
+  roundDeadlineSeconds: (v) => `round deadline ${formatDuration(Number(v))}`,
+  minRoundSeconds: (v) => (Number(v) > 0 ? `shortest round ${formatDuration(Number(v))}` : 'no shortest round'),
+};
+
+/** One audit entry as a sentence: who did what, with hospital names instead of ids, no event names. */
+export function describeAuditEntry(entry: AuditEntry, siteName: (id: string) => string = (id) => id): string {
+  const d = entry.details;
+  const round = text(d.round);
+  const name = text(d.name) || siteName(text(d.siteId));
+  switch (entry.action) {
+    case 'federation.created':
+      return `Created the federation “${text(d.name)}”: ${text(d.rounds)} rounds, ${countOf(Number(d.quorum), 'hospital')} per round`;
+    case 'federation.updated': {
+      const changes = Object.entries(d).flatMap(([key, value]) => (SETTING_WORDS[key] ? [SETTING_WORDS[key](value)] : []));
+      return changes.length > 0 ? `Changed the settings: ${changes.join(', ')}` : 'Changed the settings';
+    }
+    case 'federation.paused':
+      return `Paused the federation at round ${round}`;
+    case 'federation.resumed':
+      return `Resumed the federation at round ${round}`;
+    case 'federation.stopped':
+      return d.abandonedRound != null ? `Stopped the federation; round ${text(d.abandonedRound)} was abandoned` : `Stopped the federation at round ${round}`;
+    case 'federation.deleted':
+      return `Deleted the federation “${text(d.name)}”`;
+    case 'demo.run-started':
+      return d.previous != null ? `Started demo run ${text(d.run)}, after ${text(d.previous)} (${text(d.previousStatus)})` : `Started demo run ${text(d.run)}`;
+    case 'federation.finished':
+      return `The federation finished its ${text(d.rounds)} rounds`;
+    case 'invite.created':
+      return d.virtual === true ? `Added the virtual hospital ${name}` : `Created the invite of ${name}`;
+    case 'invite.revoked':
+      return `Revoked the invite of ${name}`;
+    case 'site.joined':
+      return `${name} joined`;
+    case 'round.started':
+      return `Round ${round} started with ${countOf(list(d.participants).length, 'hospital')}`;
+    case 'round.extended':
+      return `Round ${round} had ${countOf(Number(d.submissions), 'update')} of the ${formatCount(Number(d.quorum))} needed at its deadline: extended, and open to every ready hospital`;
+    case 'round.published':
+      return `Round ${round} published: ${countOf(list(d.contributors).length, 'update')} from ${countOf(Number(d.totalSamples), 'training image')}`;
+    case 'round.aggregation-failed':
+      return `Round ${round}: combining the updates failed (${text(d.error)}); the coordinator tries again`;
+    default: {
+      const rest = describeDetails(d, siteName);
+      return rest === '' ? entry.action : `${entry.action}: ${rest}`;
+    }
+  }
 }

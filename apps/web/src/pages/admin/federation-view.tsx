@@ -2,11 +2,12 @@ import { useState } from 'react';
 import type { RoundSummary } from '@facmic/protocol';
 import { getMethod, moduleValueCount } from '@facmic/learning/plain';
 import { LineChart } from '../../charts/line-chart.tsx';
-import { Badge, downloadBlob, Notice } from '../../components/ui.tsx';
+import { Badge, downloadBlob, FieldError, useLatestFirst } from '../../components/ui.tsx';
 import { useNow } from '../../components/use-now.ts';
-import { formatBytes, formatDuration, formatPercent, formatRelative } from '../../lib/format.ts';
+import { adminProblemSentence } from '../../lib/error-words.ts';
+import { countOf, formatBytes, formatDuration, formatPercent } from '../../lib/format.ts';
 import type { AdminApi, FederationAction } from './admin-api.ts';
-import { FULL_CLIP_BYTES, globalSeries, reductionFactor, roundTraffic, siteSeries } from './dashboard-data.ts';
+import { FULL_CLIP_BYTES, globalSeries, reductionFactor, roundClosing, roundTraffic, siteSeries } from './dashboard-data.ts';
 import { AuditLog } from './audit-log.tsx';
 import { SitesPanel } from './sites-panel.tsx';
 import type { FederationLive } from './use-admin-live.ts';
@@ -33,6 +34,7 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
   const { summary, config, rounds, sites, submissions } = federation;
   const now = useNow(1000);
   const [problem, setProblem] = useState<string | null>(null);
+  const [downloadProblem, setDownloadProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState<FederationAction | null>(null);
   const [siteModel, setSiteModel] = useState<'local' | 'global'>('local');
   const current = rounds.find((r) => r.round === summary.round) ?? null;
@@ -49,7 +51,7 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
       },
       (error: unknown) => {
         setBusy(null);
-        setProblem(error instanceof Error ? error.message : String(error));
+        setProblem(adminProblemSentence(error));
       },
     );
   };
@@ -59,6 +61,8 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
   const totalMoved = traffic.reduce((n, t) => n + t.uploaded + t.downloaded, 0);
   const totalFull = traffic.reduce((n, t) => n + t.fullClip, 0);
   const xDomain: [number, number] = [1, Math.max(summary.totalRounds, 2)];
+  const latestTraffic = useLatestFirst(traffic, 5, 'rounds');
+  const closing = roundClosing(summary, current, config?.minRoundSeconds ?? 0, now);
 
   return (
     <div className="stack" data-testid="federation-view">
@@ -83,11 +87,7 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
             </button>
           </div>
         </div>
-        {problem !== null && (
-          <Notice tone="error" title="The coordinator refused">
-            <p>{problem}</p>
-          </Notice>
-        )}
+        {problem !== null && <FieldError>{problem}</FieldError>}
         <div className="kpis">
           <div className="kpi">
             <strong data-testid="fed-round">
@@ -108,8 +108,8 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
             <span>updates this round (need {summary.quorum})</span>
           </div>
           <div className="kpi">
-            <strong>{summary.deadline === null ? '–' : formatRelative(summary.deadline, now)}</strong>
-            <span>round deadline</span>
+            <strong data-testid="round-closes">{closing.value}</strong>
+            <span>{closing.label}</span>
           </div>
           <div className="kpi">
             <strong data-testid="global-accuracy">{formatPercent(summary.latestGlobalMetrics?.accuracy)}</strong>
@@ -118,7 +118,7 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
         </div>
         {config && (
           <p className="small muted" style={{ marginTop: '0.75rem' }}>
-            {getMethod(config.method).label} · classes: {config.classNames.join(', ')} · model {config.encoder.modelId} · {config.training.localEpochs} pass(es) per round, batch {config.training.batchSize},
+            {getMethod(config.method).label} · classes: {config.classNames.join(', ')} · model {config.encoder.modelId} · {countOf(config.training.localEpochs, 'pass', 'passes')} per round, batch {config.training.batchSize},
             learning rate {config.training.optimizer.learningRate} · deadline {formatDuration(config.roundDeadlineSeconds)}
             {config.minRoundSeconds > 0 ? ` · rounds last at least ${config.minRoundSeconds} s` : ''} · {config.features.referenceCount} reference images
           </p>
@@ -168,62 +168,79 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
         </div>
       </section>
 
-      <section className="card" aria-labelledby="traffic-title">
+      <section className="card" aria-labelledby="traffic-title" data-testid="traffic-section">
         <h2 id="traffic-title">What goes over the network</h2>
         <p className="small">
-          Each hospital sends {values.toLocaleString('en-US')} numbers ({formatBytes(values * 4)}) per round. Sending CLIP ViT-B/16 itself (about 150 million parameters, {formatBytes(FULL_CLIP_BYTES)})
-          each way would move {formatBytes(totalFull)} for the rounds so far instead of {formatBytes(totalMoved)}: <strong>{reductionFactor(totalMoved, totalFull)} less</strong>.
+          Each hospital sends {values.toLocaleString('en-US')} numbers ({formatBytes(values * 4)}) per round.{' '}
+          {traffic.length === 0 ? (
+            <>Once rounds have run, this compares what they moved with sending CLIP ViT-B/16 itself (about 150 million parameters, {formatBytes(FULL_CLIP_BYTES)}) each way.</>
+          ) : (
+            <>
+              Sending CLIP ViT-B/16 itself (about 150 million parameters, {formatBytes(FULL_CLIP_BYTES)}) each way would move {formatBytes(totalFull)} for the{' '}
+              {countOf(traffic.length, 'round')} so far instead of {formatBytes(totalMoved)}: <strong>{reductionFactor(totalMoved, totalFull)} less</strong>.
+            </>
+          )}
         </p>
-        <div className="table-scroll">
-          <table data-testid="traffic-table">
-            <thead>
-              <tr>
-                <th scope="col">Round</th>
-                <th scope="col" className="num">
-                  Updates
-                </th>
-                <th scope="col" className="num">
-                  Uploaded
-                </th>
-                <th scope="col" className="num">
-                  Downloaded
-                </th>
-                <th scope="col" className="num">
-                  Full CLIP would be
-                </th>
-                <th scope="col" className="num">
-                  Aggregation
-                </th>
-                <th scope="col">Global model</th>
-              </tr>
-            </thead>
-            <tbody>
-              {traffic.map((t) => {
-                const round = rounds.find((r) => r.round === t.round);
-                return (
-                  <tr key={t.round}>
-                    <th scope="row">{t.round}</th>
-                    <td className="num">{t.sites}</td>
-                    <td className="num">{formatBytes(t.uploaded)}</td>
-                    <td className="num">{formatBytes(t.downloaded)}</td>
-                    <td className="num">{formatBytes(t.fullClip)}</td>
-                    <td className="num">{round?.aggregationMs == null ? '–' : `${Math.round(round.aggregationMs)} ms`}</td>
-                    <td>
-                      {round?.status === 'published' ? (
-                        <ModelDownload api={api} federationId={summary.id} round={t.round} onProblem={setProblem} />
-                      ) : (
-                        <span className="muted small">{round?.status ?? ''}</span>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        {traffic.length > 0 && (
+          <div className="table-scroll">
+            <table data-testid="traffic-table">
+              <caption className="visually-hidden">Traffic per round, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Round</th>
+                  <th scope="col" className="num">
+                    Updates
+                  </th>
+                  <th scope="col" className="num">
+                    Uploaded
+                  </th>
+                  <th scope="col" className="num">
+                    Downloaded
+                  </th>
+                  <th scope="col" className="num">
+                    Full CLIP would be
+                  </th>
+                  <th scope="col" className="num">
+                    Aggregation
+                  </th>
+                  <th scope="col">Global model</th>
+                </tr>
+              </thead>
+              <tbody>
+                {latestTraffic.shown.map((t) => {
+                  const round = rounds.find((r) => r.round === t.round);
+                  return (
+                    <tr key={t.round}>
+                      <th scope="row">{t.round}</th>
+                      <td className="num">{t.sites}</td>
+                      <td className="num">{formatBytes(t.uploaded)}</td>
+                      <td className="num">{formatBytes(t.downloaded)}</td>
+                      <td className="num">{formatBytes(t.fullClip)}</td>
+                      <td className="num">{round?.aggregationMs == null ? '–' : `${Math.round(round.aggregationMs)} ms`}</td>
+                      <td>
+                        {round?.status === 'published' ? (
+                          <ModelDownload api={api} federationId={summary.id} round={t.round} onProblem={setDownloadProblem} />
+                        ) : (
+                          <span className="muted small">{round?.status ?? ''}</span>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {latestTraffic.toggle}
         <div className="row small" style={{ marginTop: '0.5rem' }}>
-          <ModelDownload api={api} federationId={summary.id} round={0} onProblem={setProblem} label="Download the initial model" />
+          <ModelDownload api={api} federationId={summary.id} round={0} onProblem={setDownloadProblem} label="Download the initial model" />
         </div>
+        {downloadProblem !== null && <FieldError>{downloadProblem}</FieldError>}
+        <p className="small muted" data-testid="model-file-note">
+          A downloaded model is a <span className="mono">.fmst</span> file: the shared attention module’s weights after that round (an FMST tensor file, described in the
+          README). To classify images with it, a hospital opens its page of this federation and loads the file under “Classify an image”; it runs in the browser, without the
+          coordinator. Node programs read it with <span className="mono">decodeTensors</span> from <span className="mono">@facmic/protocol</span>.
+        </p>
       </section>
 
       <AuditLog entries={federation.audit} sites={sites} />
@@ -242,7 +259,7 @@ function ModelDownload({ api, federationId, round, onProblem, label }: { api: Ad
             downloadBlob(`facmic-${federationId}-round-${round}.fmst`, blob);
           },
           (error: unknown) => {
-            onProblem(error instanceof Error ? error.message : String(error));
+            onProblem(adminProblemSentence(error));
           },
         );
       }}
@@ -265,7 +282,7 @@ function RoundTimeline({ rounds, total, current, status }: { rounds: readonly Ro
           const isCurrent = n === current && (status === 'training' || status === 'aggregating' || status === 'paused');
           const done = round?.status === 'published';
           const title = round
-            ? `Round ${n}: ${round.status}, ${round.submissions} update(s)${round.globalMetrics ? `, global accuracy ${formatPercent(round.globalMetrics.accuracy)}` : ''}${round.extensions > 0 ? `, deadline extended ${round.extensions}×` : ''}`
+            ? `Round ${n}: ${round.status}, ${countOf(round.submissions, 'update')}${round.globalMetrics ? `, global accuracy ${formatPercent(round.globalMetrics.accuracy)}` : ''}${round.extensions > 0 ? `, deadline extended ${round.extensions}×` : ''}`
             : `Round ${n}: not started`;
           return (
             <li key={n} className={isCurrent ? 'current' : done ? 'done' : undefined} title={title} aria-label={title}>

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import type { InviteCreated, RoundSummary } from '@facmic/protocol';
-import { Badge, CopyField, Notice } from '../../components/ui.tsx';
+import { Badge, CopyField, Field, FieldError } from '../../components/ui.tsx';
+import { adminProblemSentence } from '../../lib/error-words.ts';
 import { formatCount, formatRelative } from '../../lib/format.ts';
 import type { AdminApi } from './admin-api.ts';
 import { siteActivity } from './dashboard-data.ts';
@@ -12,27 +13,34 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
   const { summary, sites } = federation;
   const [name, setName] = useState('');
   const [created, setCreated] = useState<InviteCreated[]>([]);
-  const [problem, setProblem] = useState<string | null>(null);
+  /** What went wrong with an action, shown where it was done: the invite form, a site's row, virtual hospitals. */
+  const [problem, setProblem] = useState<{ where: string; message: string } | null>(null);
+  const [nameProblem, setNameProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [virtualCount, setVirtualCount] = useState('2');
   const terminal = summary.status === 'stopped' || summary.status === 'finished';
 
-  const run = (work: Promise<unknown>) => {
+  const run = (where: string, work: Promise<unknown>, after?: () => void) => {
     setBusy(true);
     setProblem(null);
     work.then(
       () => {
         setBusy(false);
+        after?.();
         onChanged();
       },
       (error: unknown) => {
         setBusy(false);
-        setProblem(error instanceof Error ? error.message : String(error));
+        setProblem({ where, message: adminProblemSentence(error) });
       },
     );
   };
+  const problemAt = (where: string) => (problem?.where === where ? <FieldError>{problem.message}</FieldError> : null);
 
   const sorted = [...sites].sort((a, b) => a.createdAt - b.createdAt);
+  // A revoked invite's link no longer works: it is not offered any more (revoked here or in another tab).
+  const revoked = new Set(sites.filter((s) => s.revokedAt !== null).map((s) => s.id));
+  const offered = created.filter((invite) => !revoked.has(invite.site.id));
   return (
     <section className="card" aria-labelledby={`${id}-title`} data-testid="sites-panel">
       <div className="card-header">
@@ -41,11 +49,6 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
           {summary.sitesOnline} online · {summary.sitesReady} ready · {summary.sitesTotal} invited
         </span>
       </div>
-      {problem !== null && (
-        <Notice tone="error">
-          <p>{problem}</p>
-        </Notice>
-      )}
       {sorted.length === 0 ? (
         <p className="muted">No hospital yet. Create an invite link below and send it to each hospital.</p>
       ) : (
@@ -104,12 +107,17 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
                           className="danger small"
                           disabled={busy}
                           onClick={() => {
-                            if (window.confirm(`Revoke the invite of ${site.name}? It is disconnected at once and cannot rejoin with this link.`)) run(api.revokeSite(summary.id, site.id));
+                            if (window.confirm(`Revoke the invite of ${site.name}? It is disconnected at once and cannot rejoin with this link.`)) {
+                              run(site.id, api.revokeSite(summary.id, site.id), () => {
+                                setCreated((list) => list.filter((invite) => invite.site.id !== site.id));
+                              });
+                            }
                           }}
                         >
                           Revoke
                         </button>
                       )}
+                      {problemAt(site.id)}
                     </td>
                   </tr>
                 );
@@ -125,9 +133,10 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
           e.preventDefault();
           const siteName = name.trim();
           if (siteName === '') {
-            setProblem('Give the hospital a name, for example “Hospital A”.');
+            setNameProblem('Give the hospital a name, for example “Hospital A”.');
             return;
           }
+          setNameProblem(null);
           setBusy(true);
           setProblem(null);
           api.createInvite(summary.id, siteName).then(
@@ -139,28 +148,37 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
             },
             (error: unknown) => {
               setBusy(false);
-              setProblem(error instanceof Error ? error.message : String(error));
+              setProblem({ where: 'invite', message: adminProblemSentence(error) });
             },
           );
         }}
       >
         <div style={{ flex: '1 1 14rem' }}>
- <label htmlFor={`${id}-name`}>New invite</label>
-          <span id={`${id}-name-help`} className="field-help">
-            A name for the hospital, shown here only.
-          </span>
-          <input id={`${id}-name`} aria-describedby={`${id}-name-help`} type="text" value={name} onChange={(e) => { setName(e.target.value); }} placeholder="Hospital A" data-testid="invite-name" />
+          <Field label="New invite" htmlFor={`${id}-name`} help="A name for the hospital, shown here only." error={nameProblem}>
+            <input
+              id={`${id}-name`}
+              type="text"
+              value={name}
+              onChange={(e) => {
+                setName(e.target.value);
+                setNameProblem(null);
+              }}
+              placeholder="Hospital A"
+              data-testid="invite-name"
+            />
+          </Field>
         </div>
         <button type="submit" disabled={busy || terminal}>
           Create invite link
         </button>
       </form>
-      {created.length > 0 && (
+      {problemAt('invite')}
+      {offered.length > 0 && (
         <div className="notice notice-info" style={{ marginTop: '1rem' }} data-testid="created-invites">
           <strong className="notice-title">Invite links (shown once: copy them now)</strong>
           <p className="small">Send each link to its hospital over a trusted channel. Anyone with the link can take part as that hospital.</p>
           <ul style={{ listStyle: 'none', padding: 0, margin: 0 }}>
-            {created.map((invite) => (
+            {offered.map((invite) => (
               <li key={invite.site.id} style={{ marginBottom: '0.5rem' }} data-testid="invite-link-item">
                 <div className="small">
                   <strong>{invite.site.name}</strong> ·{' '}
@@ -181,7 +199,7 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
           className="row"
           onSubmit={(e) => {
             e.preventDefault();
-            run(api.addVirtualSites(summary.id, Number(virtualCount)));
+            run('virtual', api.addVirtualSites(summary.id, Number(virtualCount)));
           }}
         >
           <label htmlFor={`${id}-virtual`} className="visually-hidden">
@@ -192,6 +210,7 @@ export function SitesPanel({ api, federation, current, now, onChanged }: { api: 
             Add
           </button>
         </form>
+        {problemAt('virtual')}
       </details>
     </section>
   );

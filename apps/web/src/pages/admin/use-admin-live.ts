@@ -23,6 +23,7 @@ import {
   type SiteSummary,
   type SubmissionSummary,
 } from '@facmic/protocol';
+import { adminProblemSentence } from '../../lib/error-words.ts';
 import type { AdminApi } from './admin-api.ts';
 
 type AdminSocket = Socket<AdminServerEvents, AdminClientEvents>;
@@ -44,6 +45,7 @@ export interface AdminLive {
   readonly connectionProblem: string | null;
   readonly federations: readonly FederationSummary[];
   readonly selected: FederationLive | null;
+  /** Why the selected federation could not be loaded, in words. */
   readonly loadProblem: string | null;
   readonly refresh: () => void;
 }
@@ -98,7 +100,7 @@ export function useAdminLive(api: AdminApi, token: string, selectedId: string | 
         loadSubmissions(selectedId);
       },
       (error: unknown) => {
-        if (!cancelled) setLoadProblem(error instanceof Error ? error.message : String(error));
+        if (!cancelled) setLoadProblem(adminProblemSentence(error));
       },
     );
     return () => {
