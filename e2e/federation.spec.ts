@@ -5,23 +5,21 @@
  * others on WASM. They encode and finish three rounds; one is reloaded mid-federation and must resume without
  * encoding again and without joining again. No image bytes may leave the hospital pages.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContext } from '@playwright/test';
 import { encodedTensorsByteLength } from '@facmic/protocol';
 import { moduleSpec } from '@facmic/learning/plain';
 import { AdminDashboard } from './fixtures/admin-dashboard.ts';
 import { startCoordinator, type RunningCoordinator } from './fixtures/coordinator.ts';
 import { HospitalPage } from './fixtures/hospital-page.ts';
 import { writeHospitalFolder, type HospitalFolder } from './fixtures/hospital-images.ts';
+import { DESKTOP, saveScreenshots } from './fixtures/screenshots.ts';
 import { findImageSignatures, TrafficRecorder } from './fixtures/traffic-recorder.ts';
 
 const CLASSES = ['glioma', 'meningioma', 'no tumor', 'pituitary'];
 const ROUNDS = 3;
-const SCREENSHOTS = 'test-results/screenshots';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 interface Hospital {
   readonly name: string;
@@ -56,19 +54,6 @@ test.afterAll(async () => {
   await coordinator.stop();
   rmSync(imagesRoot, { recursive: true, force: true });
 });
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  for (const [label, size] of [
-    ['1280x800', DESKTOP],
-    ['390x844', PHONE],
-  ] as const) {
-    await page.setViewportSize(size);
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${label}.png`), fullPage: true });
-  }
-  await page.setViewportSize(DESKTOP);
-}
 
 async function openHospital(browser: Browser, hospital: Hospital, invite: string): Promise<HospitalPage> {
   const context = await browser.newContext({ viewport: DESKTOP });
@@ -145,9 +130,9 @@ test('three browser hospitals finish a federation; images never leave the page',
 
   // Mid-federation: the dashboard shows the hospitals taking part.
   await admin.expectRound(`2 / ${ROUNDS}`, 240_000);
-  await screenshot(adminPage, 'dashboard');
+  await saveScreenshots(adminPage, 'dashboard');
   const hospitalB = HOSPITALS[1]!;
-  await screenshot(hospitalB.page!.page, 'hospital');
+  await saveScreenshots(hospitalB.page!.page, 'hospital');
 
   // Hospital B's tab is reloaded: it resumes from this browser's saved features and as the same site.
   const totalB = hospitalB.folder!.imageCount;
@@ -156,6 +141,7 @@ test('three browser hospitals finish a federation; images never leave the page',
   expect(await hospitalB.page!.encodedThisSession()).toBe(0);
   expect(await hospitalB.page!.fromCache()).toBe(totalB);
   await expect(admin.page.getByTestId('site-row')).toHaveCount(3);
+  await admin.showWholeAuditLog();
   await expect(admin.auditEntries('site.joined')).toHaveCount(3);
   await expect(admin.auditEntries('site.joined').filter({ hasText: 'Hospital B' })).toHaveCount(1);
 
