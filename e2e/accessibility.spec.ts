@@ -5,22 +5,11 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { CoordinatorApi } from './fixtures/coordinator-api.ts';
-import { startCoordinator, type RunningCoordinator } from './fixtures/coordinator.ts';
+import { coordinatorForSpec } from './fixtures/coordinator-api.ts';
 import { HospitalPage } from './fixtures/hospital-page.ts';
 import { DESKTOP } from './fixtures/screenshots.ts';
 
-let coordinator: RunningCoordinator;
-let api: CoordinatorApi;
-
-test.beforeAll(async () => {
-  coordinator = await startCoordinator();
-  api = new CoordinatorApi(coordinator.url, coordinator.adminToken);
-});
-
-test.afterAll(async () => {
-  await coordinator.stop();
-});
+const spec = coordinatorForSpec();
 
 /** Serious and critical violations of WCAG 2.1 A/AA and axe's best practices, one line each. */
 async function seriousViolations(page: Page, label: string): Promise<string[]> {
@@ -33,6 +22,7 @@ async function seriousViolations(page: Page, label: string): Promise<string[]> {
 }
 
 test('/, /site and /admin have no serious or critical accessibility violations', async ({ browser }) => {
+  const { coordinator, api } = spec;
   test.setTimeout(4 * 60_000);
   const federationId = await api.createFederation({
     name: 'E2E accessibility',

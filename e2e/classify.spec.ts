@@ -9,25 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { encodePng, generateImages } from '@facmic/encoder';
-import { CoordinatorApi } from './fixtures/coordinator-api.ts';
-import { startCoordinator, type RunningCoordinator } from './fixtures/coordinator.ts';
+import { coordinatorForSpec } from './fixtures/coordinator-api.ts';
 import { HospitalPage } from './fixtures/hospital-page.ts';
 import { DESKTOP, saveScreenshots } from './fixtures/screenshots.ts';
 
 const ROUNDS = 2;
 
-let coordinator: RunningCoordinator;
-let api: CoordinatorApi;
+const spec = coordinatorForSpec();
 let work: string;
 
-test.beforeAll(async () => {
-  coordinator = await startCoordinator();
-  api = new CoordinatorApi(coordinator.url, coordinator.adminToken);
+test.beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'facmic-e2e-classify-'));
 });
 
-test.afterAll(async () => {
-  await coordinator.stop();
+test.afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -36,6 +31,7 @@ async function probabilities(hospital: HospitalPage): Promise<number[]> {
 }
 
 test('a hospital classifies an image with the shared model, then offline with a downloaded model file', async ({ browser }) => {
+  const { api } = spec;
   test.setTimeout(4 * 60_000);
   const federationId = await api.createFederation({
     name: 'E2E classify',

@@ -7,23 +7,13 @@
  */
 import { expect, test } from '@playwright/test';
 import { AdminDashboard } from './fixtures/admin-dashboard.ts';
-import { CoordinatorApi } from './fixtures/coordinator-api.ts';
-import { startCoordinator, type RunningCoordinator } from './fixtures/coordinator.ts';
+import { coordinatorForSpec } from './fixtures/coordinator-api.ts';
 import { DESKTOP, saveScreenshots } from './fixtures/screenshots.ts';
 
-let coordinator: RunningCoordinator;
-let api: CoordinatorApi;
-
-test.beforeAll(async () => {
-  coordinator = await startCoordinator();
-  api = new CoordinatorApi(coordinator.url, coordinator.adminToken);
-});
-
-test.afterAll(async () => {
-  await coordinator.stop();
-});
+const spec = coordinatorForSpec();
 
 test('the dashboard stays readable at round 50 of a demo', async ({ browser }) => {
+  const { coordinator, api } = spec;
   test.setTimeout(6 * 60_000);
   const { run } = await api.request<{ run: { federation: { summary: { id: string; totalRounds: number } } } }>('POST', '/api/demo/runs', {});
   const federationId = run.federation.summary.id;
@@ -35,7 +25,7 @@ test('the dashboard stays readable at round 50 of a demo', async ({ browser }) =
   const admin = new AdminDashboard(page);
   await admin.open(coordinator.url, coordinator.adminToken);
   await expect(page.getByRole('heading', { name: 'Demo: brain tumor MRI' })).toBeVisible();
-  await api.request('POST', `/api/federations/${federationId}/virtual-sites`, { count: 3, samplesPerSite: 16 });
+  await api.request('POST', `/api/federations/${federationId}/virtual-sites`, { count: 3, samplesPerSite: 8 });
 
   // A paced round whose updates are all in closes when its 6 s are up, and the dashboard says so.
   await admin.expectRound(`1 / ${rounds}`, 120_000);
@@ -54,6 +44,9 @@ test('the dashboard stays readable at round 50 of a demo', async ({ browser }) =
   await page.goto(`${coordinator.url}/admin?f=${federationId}`);
   await admin.expectRound(`${rounds} / ${rounds}`);
   await expect(page.getByTestId('federation-view')).toContainText('finished');
+  // Every hospital's curve is drawn (the per-site metrics arrive after the rest of the dashboard).
+  const siteChart = page.locator('figure', { hasText: 'its trained model on its test images' });
+  for (const name of ['Virtual hospital 1', 'Virtual hospital 2', 'Virtual hospital 3']) await expect(siteChart.locator('.chart-legend')).toContainText(name);
 
   const traffic = page.getByTestId('traffic-table');
   await expect(traffic.locator('tbody tr')).toHaveCount(5);

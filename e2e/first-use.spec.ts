@@ -9,32 +9,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
 import { AdminDashboard } from './fixtures/admin-dashboard.ts';
-import { CoordinatorApi } from './fixtures/coordinator-api.ts';
-import { startCoordinator, type RunningCoordinator } from './fixtures/coordinator.ts';
+import { coordinatorForSpec } from './fixtures/coordinator-api.ts';
 import { writeFolderWithCopies, writeHospitalFolder } from './fixtures/hospital-images.ts';
 import { HospitalPage } from './fixtures/hospital-page.ts';
 import { DESKTOP, saveScreenshots } from './fixtures/screenshots.ts';
 
 const CLASSES = ['glioma', 'pituitary'] as const;
 
-let coordinator: RunningCoordinator;
-let api: CoordinatorApi;
+const spec = coordinatorForSpec();
 let imagesRoot: string;
 
-test.beforeAll(async () => {
-  coordinator = await startCoordinator();
-  api = new CoordinatorApi(coordinator.url, coordinator.adminToken);
+test.beforeAll(() => {
   imagesRoot = mkdtempSync(join(tmpdir(), 'facmic-e2e-first-use-'));
 });
 
-test.afterAll(async () => {
-  await coordinator.stop();
+test.afterAll(() => {
   rmSync(imagesRoot, { recursive: true, force: true });
 });
 
 /** A small federation of the two classes that any single hospital can run. */
 async function smallFederation(name: string, extra: Record<string, unknown> = {}): Promise<string> {
-  return api.createFederation({
+  return spec.api.createFederation({
     name,
     classNames: [...CLASSES],
     rounds: 1,
@@ -57,7 +52,7 @@ async function freshHospital(browser: Browser, link: string): Promise<HospitalPa
 test('exact copies in a folder are counted as copies, not as images this browser stored before', async ({ browser }) => {
   test.setTimeout(3 * 60_000);
   const federationId = await smallFederation('E2E copies');
-  const invite = await api.createInvite(federationId, 'Hospital Copies');
+  const invite = await spec.api.createInvite(federationId, 'Hospital Copies');
   const folder = writeFolderWithCopies(imagesRoot, { site: 'copies', classes: CLASSES, perClass: 10 });
   const hospital = await freshHospital(browser, invite.link);
   const page = hospital.page;
@@ -80,7 +75,7 @@ test('exact copies in a folder are counted as copies, not as images this browser
 
 test('a folder whose sub-folders match no class says so, and lets the hospital match them', async ({ browser }) => {
   const federationId = await smallFederation('E2E unmatched folders');
-  const invite = await api.createInvite(federationId, 'Hospital Unmatched');
+  const invite = await spec.api.createInvite(federationId, 'Hospital Unmatched');
   const folder = writeHospitalFolder(imagesRoot, { site: 'unmatched', folderNames: ['scans 2021', 'scans 2022'], perClass: 3, renderSize: 64, upscale: 1, awkwardFiles: false });
   const hospital = await freshHospital(browser, invite.link);
   const page = hospital.page;
@@ -108,13 +103,13 @@ test('a mistyped or revoked invite says what is wrong and asks the coordinator n
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
 
-  await page.goto(`${coordinator.url}/site?f=${federationId}&t=this-token-was-mistyped-123`);
+  await page.goto(`${spec.coordinator.url}/site?f=${federationId}&t=this-token-was-mistyped-123`);
   await expect(page.getByText('This hospital cannot take part right now')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByText('The invite is not valid for this federation')).toBeVisible();
   await expect(page.getByText('Asking the coordinator for the federation’s details')).toHaveCount(0);
 
-  const invite = await api.createInvite(federationId, 'Hospital Revoked');
-  await api.revokeInvite(federationId, invite.site.id);
+  const invite = await spec.api.createInvite(federationId, 'Hospital Revoked');
+  await spec.api.revokeInvite(federationId, invite.site.id);
   await page.goto(invite.link);
   await expect(page.getByText('The admin revoked this hospital’s invite')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByText('Asking the coordinator for the federation’s details')).toHaveCount(0);
@@ -124,7 +119,7 @@ test('a mistyped or revoked invite says what is wrong and asks the coordinator n
 test('an empty create-federation form marks its fields in words, where the admin is looking', async ({ browser }) => {
   const context = await browser.newContext({ viewport: DESKTOP });
   const admin = new AdminDashboard(await context.newPage());
-  await admin.open(coordinator.url, coordinator.adminToken);
+  await admin.open(spec.coordinator.url, spec.coordinator.adminToken);
   const page = admin.page;
   await page.getByRole('button', { name: 'New federation' }).click();
   const form = page.getByTestId('create-federation-form');
@@ -156,7 +151,7 @@ test('a revoked invite is no longer offered in the shown-once panel', async ({ b
   const page = await context.newPage();
   page.on('dialog', (dialog) => void dialog.accept());
   const admin = new AdminDashboard(page);
-  await admin.open(coordinator.url, coordinator.adminToken);
+  await admin.open(spec.coordinator.url, spec.coordinator.adminToken);
   await admin.createFederation({ name: 'E2E revoke', classes: [...CLASSES], rounds: 2, quorum: 1, deadlineSeconds: 600, referenceCount: 8 });
   await admin.createInvite('Hospital Kept');
   await admin.createInvite('Hospital Gone');
@@ -171,7 +166,7 @@ test('an empty federation does not claim it moved 0 B instead of 0 B', async ({ 
   const federationId = await smallFederation('E2E empty network');
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
-  await page.goto(`${coordinator.url}/admin?f=${federationId}#token=${encodeURIComponent(coordinator.adminToken)}`);
+  await page.goto(`${spec.coordinator.url}/admin?f=${federationId}#token=${encodeURIComponent(spec.coordinator.adminToken)}`);
   const traffic = page.locator('section', { has: page.getByRole('heading', { name: 'What goes over the network' }) });
   await expect(traffic).toBeVisible();
   await expect(traffic).toContainText('Each hospital sends');

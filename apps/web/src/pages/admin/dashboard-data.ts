@@ -140,7 +140,7 @@ export interface RoundClosing {
  * latest at the deadline (and, paced, not before its shortest length).
  */
 export function roundClosing(summary: FederationSummary, round: RoundSummary | null, minRoundSeconds: number, now: number): RoundClosing {
-  if (summary.status === 'paused') return { value: 'paused', label: 'the round’s deadline waits while paused' };
+  if (summary.status === 'paused') return { value: '–', label: 'round closes: paused, its deadline waits' };
   if (summary.status !== 'training' || !round || round.status !== 'training' || round.deadline === null) return { value: '–', label: 'round closes' };
   const earliest = round.startedAt + minRoundSeconds * 1000;
   const allIn = summary.participants > 0 && summary.submissions >= summary.participants;

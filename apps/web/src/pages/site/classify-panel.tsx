@@ -93,7 +93,7 @@ export function ClassifyPanel({
         <legend>Model</legend>
         <label className="check">
           <input type="radio" name={`${id}-model`} checked={!fileInUse} disabled={shared === null} onChange={() => { setUseFile(false); }} />
-          {shared !== null ? `The shared model: ${shared}` : 'The shared model (this hospital receives it at its first round)'}
+          {shared !== null ? 'The shared model this hospital holds' : 'The shared model (this hospital receives it at its first round)'}
         </label>
         <label className="check">
           <input type="radio" name={`${id}-model`} checked={fileInUse} disabled={modelFile === null} onChange={() => { setUseFile(true); }} />
