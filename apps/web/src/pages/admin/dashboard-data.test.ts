@@ -105,8 +105,8 @@ describe('round closing and the audit log in words', () => {
   it('says when a paced round really closes, not its deadline', () => {
     expect(roundClosing(summary(), open, 6, 12_000)).toEqual({ value: 'in 4.0 s', label: 'round closes: every update is in, and rounds last at least 6 s' });
     expect(roundClosing(summary(), open, 6, 17_000).value).toBe('now');
-    expect(roundClosing(summary({ submissions: 1 }), open, 6, 12_000)).toEqual({ value: 'when all updates are in', label: 'round closes at the latest in 58 s; rounds last at least 6 s' });
-    expect(roundClosing(summary({ submissions: 1 }), open, 0, 12_000).label).toBe('round closes at the latest in 58 s');
+    expect(roundClosing(summary({ submissions: 1 }), open, 6, 12_000)).toEqual({ value: 'in 58 s', label: 'round closes at the latest; sooner once every update is in (rounds last at least 6 s)' });
+    expect(roundClosing(summary({ submissions: 1 }), open, 0, 12_000)).toEqual({ value: 'in 58 s', label: 'round closes at the latest; sooner once every update is in' });
     expect(roundClosing(summary({ status: 'waiting' }), null, 6, 0).value).toBe('–');
   });
 

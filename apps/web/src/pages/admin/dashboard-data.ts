@@ -150,10 +150,9 @@ export function roundClosing(summary: FederationSummary, round: RoundSummary | n
       ? { value: formatRelative(earliest, now), label: `round closes: every update is in, and ${pace}` }
       : { value: 'now', label: 'round closes: every update is in' };
   }
-  const latest = `at the latest ${formatRelative(round.deadline, now)}`;
   return {
-    value: 'when all updates are in',
-    label: minRoundSeconds > 0 && now < earliest ? `round closes ${latest}; ${pace}` : `round closes ${latest}`,
+    value: formatRelative(round.deadline, now),
+    label: minRoundSeconds > 0 && now < earliest ? `round closes at the latest; sooner once every update is in (${pace})` : 'round closes at the latest; sooner once every update is in',
   };
 }
 
