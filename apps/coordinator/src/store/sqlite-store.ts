@@ -114,6 +114,44 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_by_federation ON audit_log(federation_id, id);
   `,
+  // 2: weight blobs last in their rows. SQLite reads a row's columns in order through its overflow pages, so with
+  // the weights (2 MB) before checksum, metrics and times, every listing of submissions or global models read the
+  // blobs too: at 50 rounds the dashboard waited seconds for its rounds and per-site metrics.
+  `
+  CREATE TABLE submissions_v2 (
+    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
+    round INTEGER NOT NULL,
+    site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+    sample_count INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    dtype TEXT NOT NULL,
+    metrics_json TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    weights BLOB,
+    PRIMARY KEY (federation_id, round, site_id)
+  ) STRICT;
+  INSERT INTO submissions_v2 (federation_id, round, site_id, sample_count, checksum, bytes, dtype, metrics_json, received_at, seq, weights)
+    SELECT federation_id, round, site_id, sample_count, checksum, bytes, dtype, metrics_json, received_at, seq, weights FROM submissions;
+  DROP TABLE submissions;
+  ALTER TABLE submissions_v2 RENAME TO submissions;
+  CREATE TABLE global_models_v2 (
+    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
+    round INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    contributors_json TEXT NOT NULL,
+    total_samples INTEGER NOT NULL,
+    metrics_json TEXT,
+    created_at INTEGER NOT NULL,
+    weights BLOB NOT NULL,
+    PRIMARY KEY (federation_id, round)
+  ) STRICT;
+  INSERT INTO global_models_v2 (federation_id, round, checksum, contributors_json, total_samples, metrics_json, created_at, weights)
+    SELECT federation_id, round, checksum, contributors_json, total_samples, metrics_json, created_at, weights FROM global_models;
+  DROP TABLE global_models;
+  ALTER TABLE global_models_v2 RENAME TO global_models;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
