@@ -64,6 +64,24 @@ export function moduleSpec(kind: ModuleKind, dim: number): StateEntrySpec[] {
   ];
 }
 
+/**
+ * The counter rule: a state entry that counts rather than measures (BatchNorm's `num_batches_tracked`). It is never
+ * averaged, stays float32 on the wire whatever the weights' dtype, and must hold a non-negative integer.
+ */
+export function isCounterEntry(name: string): boolean {
+  return name.endsWith('num_batches_tracked');
+}
+
+/** The counter entries of a module (see {@link isCounterEntry}). */
+export function counterEntryNames(kind: ModuleKind, dim: number): string[] {
+  return moduleSpec(kind, dim).filter((entry) => isCounterEntry(entry.name)).map((entry) => entry.name);
+}
+
+/** Names and shapes of a module's state, as a tensor file's expected spec (`@facmic/protocol`'s `TensorSpec`). */
+export function moduleTensorSpec(kind: ModuleKind, dim: number): Record<string, readonly number[]> {
+  return Object.fromEntries(moduleSpec(kind, dim).map((entry) => [entry.name, entry.shape]));
+}
+
 /** Number of elements of a shape (1 for a scalar). */
 export function shapeSize(shape: readonly number[]): number {
   let size = 1;
@@ -99,10 +117,12 @@ export function validateModuleState(kind: ModuleKind, dim: number, state: Module
     if (!(tensor.data instanceof Float32Array) || tensor.data.length !== shapeSize(entry.shape)) {
       throw new ModuleStateError('length-mismatch', `state entry "${entry.name}" must hold ${shapeSize(entry.shape)} float32 values`, entry.name);
     }
-    for (const value of tensor.data) {
-      if (!Number.isFinite(value)) throw new ModuleStateError('non-finite', `state entry "${entry.name}" holds a non-finite value`, entry.name);
+    const data = tensor.data;
+    for (let i = 0; i < data.length; i++) {
+      const value = data[i] as number;
+      if (value - value !== 0) throw new ModuleStateError('non-finite', `state entry "${entry.name}" holds a non-finite value`, entry.name);
     }
-    if (entry.kind === 'counter') {
+    if (isCounterEntry(entry.name)) {
       const count = tensor.data[0] ?? -1;
       if (!Number.isInteger(count) || count < 0) throw new ModuleStateError('invalid-counter', `counter "${entry.name}" must be a non-negative integer, got ${count}`, entry.name);
     }

@@ -5,7 +5,19 @@
  */
 export * from './errors.ts';
 export type { ModuleKind, ModuleState, NamedTensor, StateEntryKind, StateEntrySpec } from './module-spec.ts';
-export { MODULE_KINDS, cloneModuleState, initialModuleState, isModuleKind, moduleSpec, moduleValueCount, shapeSize, validateModuleState } from './module-spec.ts';
+export {
+  MODULE_KINDS,
+  cloneModuleState,
+  counterEntryNames,
+  initialModuleState,
+  isCounterEntry,
+  isModuleKind,
+  moduleSpec,
+  moduleTensorSpec,
+  moduleValueCount,
+  shapeSize,
+  validateModuleState,
+} from './module-spec.ts';
 export * from './aggregation/index.ts';
 export type { ClassificationMetrics } from './metrics.ts';
 export { accuracy, balancedAccuracy, classificationMetrics, confusionMatrix } from './metrics.ts';

@@ -78,6 +78,34 @@ describe('FedAvg', () => {
   });
 });
 
+describe('FedAvg accumulator (updates added as they arrive)', () => {
+  const strategy = new FedAvg();
+  const updates = Array.from({ length: 25 }, (_, k) => ({ state: initialModuleState('facmic', 4, k + 1), numSamples: 1 + ((k * 7) % 11) }));
+  const bits = (state: ModuleState) => Object.fromEntries(Object.entries(state).map(([name, t]) => [name, [...new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)]]));
+
+  it('gives the same bits as aggregating the whole list at once, counters from the first update', () => {
+    const accumulator = strategy.createAccumulator();
+    for (const update of updates) accumulator.add(update);
+    expect(accumulator.size).toBe(updates.length);
+    expect(bits(accumulator.result())).toEqual(bits(strategy.aggregateTrain(updates)));
+    const again = strategy.createAccumulator();
+    for (const update of updates) again.add(update);
+    expect(bits(again.result())).toEqual(bits(accumulator.result()));
+  });
+
+  it('refuses a bad update and keeps the aggregate as it was', () => {
+    const accumulator = strategy.createAccumulator();
+    accumulator.add(updates[0]!);
+    accumulator.add(updates[1]!);
+    const before = bits(accumulator.result());
+    expect(errorOf(() => { accumulator.add({ state: state({ w: [1] }), numSamples: 1 }); }).code).toBe('name-mismatch');
+    expect(errorOf(() => { accumulator.add({ state: updates[2]!.state, numSamples: 0 }); }).code).toBe('invalid-sample-count');
+    expect(accumulator.size).toBe(2);
+    expect(bits(accumulator.result())).toEqual(before);
+    expect(errorOf(() => strategy.createAccumulator().result()).code).toBe('no-updates');
+  });
+});
+
 describe('weightedAverageStates', () => {
   it('takes fractional weights (they need not sum to 1) and rejects non-positive ones', () => {
     const result = weightedAverageStates([state({ w: [0] }), state({ w: [4] })], [1, 3]);

@@ -5,8 +5,9 @@
  */
 import { AggregationError } from '../errors.ts';
 import type { ModuleState } from '../module-spec.ts';
-import type { AggregationStrategy, ClientEvaluation, ClientUpdate } from './strategy.ts';
+import type { AggregationStrategy, ClientEvaluation, ClientUpdate, UpdateAccumulator } from './strategy.ts';
 import { weightedAverageStates } from './weighted-average.ts';
+import { WeightedStateSum } from './weighted-sum.ts';
 
 function checkCount(value: number, what: string, clientIndex: number): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
@@ -21,6 +22,20 @@ export class FedAvg implements AggregationStrategy {
     if (updates.length === 0) throw new AggregationError('no-updates', 'nothing to aggregate: no client updates');
     updates.forEach((update, clientIndex) => { checkCount(update.numSamples, 'numSamples', clientIndex); });
     return weightedAverageStates(updates.map((update) => update.state), updates.map((update) => update.numSamples));
+  }
+
+  createAccumulator(): UpdateAccumulator {
+    const sum = new WeightedStateSum();
+    return {
+      add(update) {
+        checkCount(update.numSamples, 'numSamples', sum.size);
+        sum.add(update.state, update.numSamples);
+      },
+      get size() {
+        return sum.size;
+      },
+      result: () => sum.average(),
+    };
   }
 
   aggregateEvaluate(results: readonly ClientEvaluation[]): Record<string, number> {

@@ -1,7 +1,7 @@
-export type { AggregationStrategy, ClientEvaluation, ClientUpdate } from './strategy.ts';
-export { isCounterEntry } from './strategy.ts';
+export type { AggregationStrategy, ClientEvaluation, ClientUpdate, UpdateAccumulator } from './strategy.ts';
 export { FedAvg } from './fedavg.ts';
 export { validateStatesForAggregation, weightedAverageStates } from './weighted-average.ts';
+export { WeightedStateSum } from './weighted-sum.ts';
 
 import { FedAvg } from './fedavg.ts';
 import type { AggregationStrategy } from './strategy.ts';

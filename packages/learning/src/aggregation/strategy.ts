@@ -20,15 +20,25 @@ export interface ClientEvaluation {
   readonly clientId?: string;
 }
 
+/**
+ * One round's aggregate, fed one update at a time as updates arrive (a strategy whose maths is associative, such as
+ * FedAvg, needs nothing else at the round's close). Feeding the same updates in the same order gives the same bits.
+ */
+export interface UpdateAccumulator {
+  /** Adds one update; a refused one (AggregationError) leaves the aggregate as it was. */
+  add(update: ClientUpdate): void;
+  /** Number of updates added. */
+  readonly size: number;
+  /** The next global state from the updates added so far. Throws AggregationError (`no-updates`) when there are none. */
+  result(): ModuleState;
+}
+
 export interface AggregationStrategy {
   readonly name: string;
   /** Combines the clients' module states into the next global state. Throws AggregationError on bad input. */
   aggregateTrain(updates: readonly ClientUpdate[]): ModuleState;
+  /** An empty aggregate for one round, to which updates are added as they arrive (`aggregateTrain`, incrementally). */
+  createAccumulator(): UpdateAccumulator;
   /** Combines the clients' evaluation metrics (only the metric names every client reported). */
   aggregateEvaluate(results: readonly ClientEvaluation[]): Record<string, number>;
-}
-
-/** A state entry that counts rather than measures (BatchNorm's `num_batches_tracked`): never averaged. */
-export function isCounterEntry(name: string): boolean {
-  return name.endsWith('num_batches_tracked');
 }
