@@ -1,45 +1,73 @@
 /**
- * CRC-32 (IEEE 802.3, the zlib/PNG polynomial): detects corrupted or truncated weight files. Not a signature.
- * Slicing-by-8 (eight 256-entry tables, eight bytes a step): a 2 MB module state takes a couple of milliseconds.
+ * CRC-32 (IEEE 802.3, the zlib/PNG polynomial), the project's one: the trailer of tensor files and the chunks of the
+ * PNG files `@facmic/encoder` writes. Detects corrupted or truncated data; not a signature.
+ *
+ * Slicing-by-16 (sixteen 256-entry tables, sixteen bytes a step, read as four 32-bit words when the platform is
+ * little-endian): a 2 MB module state takes about a millisecond, which keeps checking an update close to copying it.
  */
 
-const TABLES: Uint32Array = (() => {
-  const t = new Uint32Array(8 * 256);
+const SLICES = 16;
+
+const TABLES: Int32Array = (() => {
+  const t = new Int32Array(SLICES * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
+    t[n] = c;
   }
   for (let n = 0; n < 256; n++) {
-    for (let k = 1; k < 8; k++) {
+    for (let k = 1; k < SLICES; k++) {
       const previous = t[(k - 1) * 256 + n] as number;
-      t[k * 256 + n] = ((previous >>> 8) ^ (t[previous & 0xff] as number)) >>> 0;
+      t[k * 256 + n] = (previous >>> 8) ^ (t[previous & 0xff] as number);
     }
   }
   return t;
 })();
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function crcBytes(crc: number, bytes: Uint8Array, from: number, to: number): number {
+  const t = TABLES;
+  let c = crc;
+  for (let i = from; i < to; i++) c = (t[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return c;
+}
+
 /** CRC-32 of `bytes`, as an unsigned 32-bit integer. */
 export function crc32(bytes: Uint8Array): number {
   const t = TABLES;
-  let crc = 0xffffffff;
-  let i = 0;
-  const end8 = bytes.length - (bytes.length % 8);
-  for (; i < end8; i += 8) {
-    const a = ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24)) ^ crc;
-    const b = (bytes[i + 4] as number) | ((bytes[i + 5] as number) << 8) | ((bytes[i + 6] as number) << 16) | ((bytes[i + 7] as number) << 24);
+  const n = bytes.length;
+  if (!LITTLE_ENDIAN || n < 64) return (crcBytes(-1, bytes, 0, n) ^ -1) >>> 0;
+  // Bytes up to a 4-byte boundary one by one, then 16 bytes a step as aligned words, then the tail.
+  const head = (4 - (bytes.byteOffset & 3)) & 3;
+  let crc = crcBytes(-1, bytes, 0, head);
+  const blocks = (n - head) >>> 4;
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset + head, blocks * 4);
+  for (let w = 0; w < words.length; w += 4) {
+    const a = (words[w] as number) ^ crc;
+    const b = words[w + 1] as number;
+    const c = words[w + 2] as number;
+    const d = words[w + 3] as number;
     crc =
-      (t[1792 + (a & 0xff)] as number) ^
-      (t[1536 + ((a >>> 8) & 0xff)] as number) ^
-      (t[1280 + ((a >>> 16) & 0xff)] as number) ^
-      (t[1024 + (a >>> 24)] as number) ^
-      (t[768 + (b & 0xff)] as number) ^
-      (t[512 + ((b >>> 8) & 0xff)] as number) ^
-      (t[256 + ((b >>> 16) & 0xff)] as number) ^
-      (t[b >>> 24] as number);
+      (t[3840 + (a & 0xff)] as number) ^
+      (t[3584 + ((a >>> 8) & 0xff)] as number) ^
+      (t[3328 + ((a >>> 16) & 0xff)] as number) ^
+      (t[3072 + (a >>> 24)] as number) ^
+      (t[2816 + (b & 0xff)] as number) ^
+      (t[2560 + ((b >>> 8) & 0xff)] as number) ^
+      (t[2304 + ((b >>> 16) & 0xff)] as number) ^
+      (t[2048 + (b >>> 24)] as number) ^
+      (t[1792 + (c & 0xff)] as number) ^
+      (t[1536 + ((c >>> 8) & 0xff)] as number) ^
+      (t[1280 + ((c >>> 16) & 0xff)] as number) ^
+      (t[1024 + (c >>> 24)] as number) ^
+      (t[768 + (d & 0xff)] as number) ^
+      (t[512 + ((d >>> 8) & 0xff)] as number) ^
+      (t[256 + ((d >>> 16) & 0xff)] as number) ^
+      (t[d >>> 24] as number);
   }
-  for (; i < bytes.length; i++) crc = (t[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  crc = crcBytes(crc, bytes, head + blocks * 16, n);
+  return (crc ^ -1) >>> 0;
 }
 
 /** CRC-32 as 8 lowercase hex digits (how checksums appear in JSON, logs and the store). */

@@ -56,7 +56,7 @@ describe('float16', () => {
 describe('tensor encoding', () => {
   it('round-trips float32 exactly and checks the expected spec', () => {
     const state = randomState(8);
-    const bytes = encodeTensors(state);
+    const { bytes, checksum } = encodeTensors(state);
     expect(bytes.byteLength).toBe(encodedTensorsByteLength(specOf(state)));
     const decoded = decodeTensors(bytes, { expected: specOf(state) });
     for (const [name, t] of Object.entries(state)) {
@@ -65,6 +65,7 @@ describe('tensor encoding', () => {
       expect(decoded.dtypes[name]).toBe('float32');
     }
     expect(decoded.checksum).toMatch(/^[0-9a-f]{8}$/);
+    expect(decoded.checksum).toBe(checksum);
   });
 
   it('encodes the same state to the same bytes whatever the key order', () => {
@@ -75,8 +76,8 @@ describe('tensor encoding', () => {
 
   it('float16 halves the size, keeps named tensors in float32 and stays within half precision', () => {
     const state = randomState(64);
-    const full = encodeTensors(state);
-    const half = encodeTensors(state, { dtype: 'float16', float32Names: ['1.num_batches_tracked'] });
+    const full = encodeTensors(state).bytes;
+    const half = encodeTensors(state, { dtype: 'float16', float32Names: ['1.num_batches_tracked'] }).bytes;
     expect(half.byteLength).toBeLessThan(full.byteLength * 0.52);
     expect(half.byteLength).toBe(encodedTensorsByteLength(specOf(state), 'float16', ['1.num_batches_tracked']));
     const decoded = decodeTensors(half, { expected: specOf(state) });
@@ -88,7 +89,7 @@ describe('tensor encoding', () => {
   });
 
   it('decodes from an unaligned view (as a pooled Node Buffer may be)', () => {
-    const bytes = encodeTensors(randomState(4));
+    const bytes = encodeTensors(randomState(4)).bytes;
     const padded = new Uint8Array(bytes.byteLength + 3);
     padded.set(bytes, 3);
     const view = padded.subarray(3);
@@ -106,7 +107,7 @@ describe('tensor encoding', () => {
     expect(codeOf(() => encodeTensors({ w: { shape: [2, 2], data: new Float32Array(3) } }))).toBe('WEIGHTS_SHAPE_MISMATCH');
   });
 
-  const good = encodeTensors(randomState(4));
+  const good = encodeTensors(randomState(4)).bytes;
   const spec = specOf(randomState(4));
   const withCrc = (bytes: Uint8Array) => {
     // Recompute the trailer so that only the targeted defect remains.
@@ -186,6 +187,45 @@ describe('crc32', () => {
     for (let length = 0; length < 40; length++) {
       const bytes = Uint8Array.from({ length }, (_, i) => (i * 131 + length * 7) & 0xff);
       expect(crc32(bytes)).toBe(bitwise(bytes));
+    }
+  });
+});
+
+describe('crc32 on long inputs', () => {
+  it('agrees with the byte-wise definition at every alignment and tail length', async () => {
+    const { crc32 } = await import('./crc32.ts');
+    const bitwise = (bytes: Uint8Array) => {
+      let crc = 0xffffffff;
+      for (const b of bytes) {
+        crc ^= b;
+        for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+      }
+      return (crc ^ 0xffffffff) >>> 0;
+    };
+    const backing = Uint8Array.from({ length: 400 }, (_, i) => (i * 2654435761) >>> 24);
+    for (let start = 0; start < 4; start++) {
+      for (let length = 60; length < 100; length++) {
+        const bytes = backing.subarray(start, start + length);
+        expect(crc32(bytes)).toBe(bitwise(bytes));
+      }
+      const long = backing.subarray(start, start + 393);
+      expect(crc32(long)).toBe(bitwise(long));
+    }
+  });
+});
+
+describe('float16 decoding', () => {
+  it('decodes every finite half value as float16BitsToFloat32 does, at either alignment', () => {
+    const values: number[] = [];
+    for (let bits = 0; bits < 0x10000; bits++) if ((bits & 0x7c00) !== 0x7c00) values.push(float16BitsToFloat32(bits));
+    const state = { w: { shape: [values.length], data: Float32Array.from(values) } };
+    const { bytes } = encodeTensors(state, { dtype: 'float16' });
+    for (const shift of [0, 1]) {
+      const padded = new Uint8Array(bytes.byteLength + shift);
+      padded.set(bytes, shift);
+      const decoded = decodeTensors(padded.subarray(shift)).tensors.w!.data;
+      expect(Object.is(decoded[0], 0)).toBe(true);
+      expect(Array.from(decoded)).toEqual(Array.from(state.w.data));
     }
   });
 });
