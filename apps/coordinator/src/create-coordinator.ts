@@ -107,7 +107,6 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     logger.error('the encoder failed to load', { error: error instanceof Error ? error.message : String(error) });
   });
   const encoder = () => encoderPromise;
-  const metrics = new CoordinatorMetrics();
   const authFailures = new FailureLimiter(config.authFailuresPerMinute, 60_000);
 
   const engine = new FederationEngine({
@@ -117,6 +116,17 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     evaluateGlobal: createGlobalEvaluator(store),
     reconnectGraceMs: config.reconnectGraceMs,
     keepSubmissionWeightsRounds: config.keepSubmissionWeightsRounds,
+  });
+
+  const metrics = new CoordinatorMetrics({
+    version: config.version,
+    protocolVersion: PROTOCOL_VERSION,
+    sample: () => {
+      const federations = Object.fromEntries(FEDERATION_STATUSES.map((s) => [s, 0])) as Record<FederationStatus, number>;
+      for (const f of store.listFederations()) federations[f.status] += 1;
+      const presence = engine.presenceCounts();
+      return { federations, sitesOnline: presence.online, sitesReady: presence.ready };
+    },
   });
 
   let baseUrl: string | null = null;
@@ -131,13 +141,8 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, uptimeSeconds: (Date.now() - metrics.startedAt) / 1000, federations: store.listFederations().length });
   });
-  app.get('/metrics', (_req, res) => {
-    const counts = Object.fromEntries(FEDERATION_STATUSES.map((s) => [s, 0])) as Record<FederationStatus, number>;
-    for (const f of store.listFederations()) counts[f.status] += 1;
-    const presence = engine.presenceCounts();
-    res
-      .type('text/plain; version=0.0.4; charset=utf-8')
-      .send(metrics.render({ federations: counts, sitesOnline: presence.online, sitesReady: presence.ready, version: config.version, protocolVersion: PROTOCOL_VERSION }));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.render());
   });
   app.use(
     '/api',
@@ -174,7 +179,6 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   const guard = { ratePerSecond: config.socketMessagesPerSecond, burst: config.socketBurst, maxFloodRefusals: 1000 };
   const sites = new SiteGateway(io, { engine, store, clock, logger, metrics, authFailures, guard, trustProxy: config.trustProxy });
   const admins = new AdminGateway(io, { engine, store, logger, metrics, authFailures, adminTokenHash: config.adminTokenHash, guard, trustProxy: config.trustProxy });
-  const countedPublications = new Set<string>();
   engine.addListener({
     federationChanged: (id) => {
       sites.federationChanged(id);
@@ -182,17 +186,9 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     },
     roundChanged: (id, round) => {
       admins.roundChanged(id, round);
-      const record = store.getRound(id, round);
-      // Counted once per publication (roundChanged fires again when global metrics arrive).
-      if (record?.status === 'published' && record.aggregationMs !== null) {
-        const key = `${id}:${round}`;
-        if (!countedPublications.has(key)) {
-          countedPublications.add(key);
-          metrics.add('facmic_rounds_published_total');
-          metrics.add('facmic_aggregation_seconds_sum', record.aggregationMs / 1000);
-          metrics.add('facmic_aggregation_seconds_count');
-        }
-      }
+    },
+    roundPublished: (_id, _round, timings) => {
+      metrics.roundPublished(timings);
     },
     siteChanged: (id) => {
       admins.siteChanged(id);

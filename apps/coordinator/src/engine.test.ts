@@ -29,7 +29,7 @@ function createFederation(engine: FederationEngine, quorum: number, rounds = 3, 
   const features = encodeTensors({
     [FEATURE_TENSOR_NAMES.text]: { shape: [2, DIM], data: new Float32Array(2 * DIM).fill(1) },
     [FEATURE_TENSOR_NAMES.reference]: { shape: [2, DIM], data: new Float32Array(2 * DIM).fill(0.5) },
-  });
+  }).bytes;
   engine.createFederation({
     id: 'fed-1',
     settings,
@@ -46,7 +46,7 @@ function createFederation(engine: FederationEngine, quorum: number, rounds = 3, 
 }
 
 function weights(seed: number): Uint8Array {
-  return encodeTensors(initialModuleState('facmic', DIM, seed));
+  return encodeTensors(initialModuleState('facmic', DIM, seed)).bytes;
 }
 
 function submission(round: number, seed: number, sampleCount = 10): ParsedSubmission {
@@ -61,14 +61,20 @@ function submission(round: number, seed: number, sampleCount = 10): ParsedSubmis
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** A refusal (the engine returns refusals, it does not throw them) whose message matches. */
+const refusal = (message?: RegExp) => ({ ok: false, ...(message ? { message: expect.stringMatching(message) as unknown } : {}) });
+
 describe('FederationEngine', () => {
   let store: CoordinatorStore;
   let clock: FakeClock;
   let engine: FederationEngine;
   let sessions: Map<string, string>;
 
-  const addSite = (name: string): SiteRecord =>
-    engine.createSite({ id: `site-${name}`, federationId: 'fed-1', name, tokenHash: hashToken(`token-${name}`), virtual: false, actor: 'test' });
+  const addSite = (name: string): SiteRecord => {
+    const created = engine.createSite({ id: `site-${name}`, federationId: 'fed-1', name, tokenHash: hashToken(`token-${name}`), virtual: false, actor: 'test' });
+    if (!created.ok) throw new Error(created.message);
+    return created.site;
+  };
   const connect = (site: SiteRecord, ready = true) => {
     const session = `${site.id}-${clock.now()}-${Math.random()}`;
     sessions.set(site.id, session);
@@ -181,8 +187,8 @@ describe('FederationEngine', () => {
     expect(federation().round).toBe(2);
     engine.updateSettings('fed-1', { minRoundSeconds: 0 }, 'admin');
     expect(store.getRound('fed-1', 2)?.status).toBe('published');
-    expect(() => engine.updateSettings('fed-1', { minRoundSeconds: DEADLINE_S }, 'admin')).toThrow(/shorter than the round deadline/);
-    expect(() => engine.updateSettings('fed-1', { roundDeadlineSeconds: 5, minRoundSeconds: 5 }, 'admin')).toThrow(/shorter than the round deadline/);
+    expect(engine.updateSettings('fed-1', { minRoundSeconds: DEADLINE_S }, 'admin')).toMatchObject(refusal(/shorter than the round deadline/));
+    expect(engine.updateSettings('fed-1', { roundDeadlineSeconds: 5, minRoundSeconds: 5 }, 'admin')).toMatchObject(refusal(/shorter than the round deadline/));
   });
 
   it('a paced round paused while it waits closes after resume, at its shortest length', async () => {
@@ -259,8 +265,8 @@ describe('FederationEngine', () => {
     expect(store.getRound('fed-1', 1)?.status).toBe('abandoned');
     expect(engine.roundUpdateFor(a.id)).toMatchObject({ status: 'stopped' });
     expect(submit(a, 1, 1)).toMatchObject({ ok: false, code: 'FEDERATION_STOPPED' });
-    expect(() => engine.resume('fed-1', 'admin')).toThrow(/cannot be resumed/);
-    expect(() => engine.pause('fed-1', 'admin')).toThrow(/cannot be paused/);
+    expect(engine.resume('fed-1', 'admin')).toMatchObject(refusal(/cannot be resumed/));
+    expect(engine.pause('fed-1', 'admin')).toMatchObject(refusal(/cannot be paused/));
   });
 
   it('acknowledges a resent submission idempotently and refuses different weights for the same round', () => {
@@ -341,7 +347,7 @@ describe('FederationEngine', () => {
     createFederation(engine, 1, 1);
     const a = addSite('a');
     connect(a);
-    expect(() => engine.updateSettings('fed-1', { rounds: 0 }, 'admin')).toThrow();
+    expect(engine.updateSettings('fed-1', { rounds: 0 }, 'admin')).toMatchObject(refusal());
     engine.updateSettings('fed-1', { rounds: 2, name: 'renamed' }, 'admin');
     submit(a, 1, 1);
     await flush();
@@ -349,7 +355,7 @@ describe('FederationEngine', () => {
     submit(a, 2, 2);
     await flush();
     expect(federation()).toMatchObject({ status: 'finished', round: 2 });
-    expect(() => engine.updateSettings('fed-1', { rounds: 5 }, 'admin')).toThrow(/finished/);
+    expect(engine.updateSettings('fed-1', { rounds: 5 }, 'admin')).toMatchObject(refusal(/finished/));
     expect(submit(a, 2, 3)).toMatchObject({ ok: false, code: 'DUPLICATE_SUBMISSION' });
     expect(submit(a, 3, 3)).toMatchObject({ ok: false, code: 'FEDERATION_FINISHED' });
     expect(store.getSetting('x')).toBeNull();

@@ -5,10 +5,10 @@ import { buildDemoHospitalLink, buildInviteLink, type DemoHospital, type Federat
 import { generateId, generateToken, hashToken } from './auth.ts';
 import { DEMO_HOSPITAL_NAMES, demoRunId, demoRunSettings } from './demo.ts';
 import type { FederationEngine } from './engine.ts';
-import { EngineError } from './engine.ts';
 import type { FeatureEncoder } from './features/feature-encoder.ts';
 import { buildFederationData } from './features/federation-data.ts';
 import type { Logger } from './logger.ts';
+import { accept, refuse, RefusalError, type Outcome } from './outcome.ts';
 import type { CoordinatorStore, FederationRecord, SiteRecord } from './store/store.ts';
 
 const DEMO_FEDERATION_KEY = 'demo_federation_id';
@@ -34,21 +34,24 @@ const TERMINAL_STATUSES: readonly string[] = ['stopped', 'finished'];
 
 export class FederationService {
   private readonly creating = new Set<string>();
-  private demoRunStarting: Promise<StartedDemoRun> | null = null;
+  private demoRunStarting: Promise<Outcome<StartedDemoRun>> | null = null;
 
   constructor(private readonly options: FederationServiceOptions) {}
 
-  /** Encodes the data sources, then creates the federation (state `waiting`, initial model stored as round 0). */
-  async create(settings: FederationSettings, actor: string, extra: { id?: string; isDemo?: boolean; seed?: number } = {}): Promise<FederationRecord> {
+  /**
+   * Encodes the data sources, then creates the federation (state `waiting`, initial model stored as round 0). A data
+   * source that cannot be used (an empty folder, an unreadable upload, the encoder failing) is refused with a reason.
+   */
+  async create(settings: FederationSettings, actor: string, extra: { id?: string; isDemo?: boolean; seed?: number } = {}): Promise<Outcome<{ federation: FederationRecord }>> {
     const id = extra.id ?? generateId('fed');
-    if (this.options.store.getFederation(id) || this.creating.has(id)) throw new EngineError('INVALID_TRANSITION', `federation ${id} already exists`);
+    if (this.options.store.getFederation(id) || this.creating.has(id)) return refuse('INVALID_TRANSITION', `federation ${id} already exists`);
     this.creating.add(id);
     try {
       const encoder = await this.options.encoder();
       const seed = extra.seed ?? randomBytes(4).readUInt32LE(0);
       const data = await buildFederationData(settings, encoder, seed);
       const { reference: _reference, globalTest: _globalTest, ...stored } = settings;
-      const record = this.options.engine.createFederation({
+      const created = this.options.engine.createFederation({
         id,
         settings: stored,
         encoder: encoder.identity,
@@ -60,9 +63,13 @@ export class FederationService {
         isDemo: extra.isDemo ?? false,
         actor,
       });
+      if (!created.ok) return created;
       if (extra.isDemo === true) this.options.store.setSetting(DEMO_FEDERATION_KEY, id);
       this.options.logger.info('federation created', { federation: id, name: settings.name, reference: data.referenceCount, globalTest: data.globalTestCount });
-      return record;
+      return created;
+    } catch (error) {
+      if (error instanceof RefusalError) return error.refusal;
+      throw error;
     } finally {
       this.creating.delete(id);
     }
@@ -74,22 +81,28 @@ export class FederationService {
    * changes nothing) and stays listed. Audited as `demo.run-started`. A request while a run is being created gets
    * that run.
    */
-  startDemoRun(actor: string): Promise<StartedDemoRun> {
+  startDemoRun(actor: string): Promise<Outcome<StartedDemoRun>> {
     if (this.demoRunStarting) return this.demoRunStarting;
-    const starting = (async (): Promise<StartedDemoRun> => {
+    const starting = (async (): Promise<Outcome<StartedDemoRun>> => {
       const previousId = this.demoFederationId();
       let run = 1;
       while (this.options.store.getFederation(demoRunId(run)) || this.creating.has(demoRunId(run))) run++;
-      const record = await this.create(demoRunSettings(run), actor, { id: demoRunId(run), isDemo: true });
+      const created = await this.create(demoRunSettings(run), actor, { id: demoRunId(run), isDemo: true });
+      if (!created.ok) return created;
+      const record = created.federation;
       for (const name of DEMO_HOSPITAL_NAMES) {
         const id = generateId('site');
-        this.options.engine.createSite({ id, federationId: record.id, name, tokenHash: hashToken(this.derivedToken(id)), virtual: false, actor });
+        const site = this.options.engine.createSite({ id, federationId: record.id, name, tokenHash: hashToken(this.derivedToken(id)), virtual: false, actor });
+        if (!site.ok) return site;
       }
       let previous = previousId === null ? null : this.options.store.getFederation(previousId);
-      if (previous && !TERMINAL_STATUSES.includes(previous.status)) previous = this.options.engine.stop(previous.id, actor);
+      if (previous && !TERMINAL_STATUSES.includes(previous.status)) {
+        const stopped = this.options.engine.stop(previous.id, actor);
+        previous = stopped.ok ? stopped.federation : this.options.store.getFederation(previous.id);
+      }
       this.options.engine.recordAudit(actor, 'demo.run-started', record.id, { run, previous: previous?.id ?? null, previousStatus: previous?.status ?? null });
       this.options.logger.info('demo run started', { federation: record.id, run, previous: previous?.id ?? null });
-      return { record, hospitals: this.demoHospitals(record.id), previous };
+      return accept({ record, hospitals: this.demoHospitals(record.id), previous });
     })();
     this.demoRunStarting = starting;
     return starting.finally(() => {
@@ -119,21 +132,23 @@ export class FederationService {
   }
 
   /** A new site of the federation and its invite; the token is returned this once (only its hash is stored). */
-  createInvite(federationId: string, name: string, actor: string): InviteCreated & { record: SiteRecord } {
+  createInvite(federationId: string, name: string, actor: string): Outcome<{ invite: InviteCreated; record: SiteRecord }> {
     const token = generateToken();
-    const record = this.options.engine.createSite({ id: generateId('site'), federationId, name, tokenHash: hashToken(token), virtual: false, actor });
-    return { record, site: this.options.engine.siteSummary(record), token, link: buildInviteLink(this.options.publicUrl(), federationId, token) };
+    const created = this.options.engine.createSite({ id: generateId('site'), federationId, name, tokenHash: hashToken(token), virtual: false, actor });
+    if (!created.ok) return created;
+    const invite: InviteCreated = { site: this.options.engine.views.siteSummary(created.site), token, link: buildInviteLink(this.options.publicUrl(), federationId, token) };
+    return accept({ invite, record: created.site });
   }
 
   /**
    * A virtual hospital (demo): its token is derived from a secret kept in the store, so the coordinator can restart
    * its virtual hospitals after a restart of its own.
    */
-  createVirtualSite(federationId: string, name: string, actor: string): { record: SiteRecord; token: string } {
+  createVirtualSite(federationId: string, name: string, actor: string): Outcome<{ record: SiteRecord; token: string }> {
     const id = generateId('site');
     const token = this.virtualToken(id);
-    const record = this.options.engine.createSite({ id, federationId, name, tokenHash: hashToken(token), virtual: true, actor });
-    return { record, token };
+    const created = this.options.engine.createSite({ id, federationId, name, tokenHash: hashToken(token), virtual: true, actor });
+    return created.ok ? accept({ record: created.site, token }) : created;
   }
 
   virtualToken(siteId: string): string {

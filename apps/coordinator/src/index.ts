@@ -10,7 +10,8 @@ export { createConsoleLogger, createMemoryLogger, silentLogger } from './logger.
 export type { Logger, LogLevel } from './logger.ts';
 export { openSqliteStore, MIGRATIONS, SCHEMA_VERSION } from './store/sqlite-store.ts';
 export type { CoordinatorStore } from './store/store.ts';
-export { FederationEngine, EngineError } from './engine.ts';
+export { FederationEngine } from './engine.ts';
+export type { Outcome, Refusal } from './outcome.ts';
 export { generateToken, hashToken, setUpAdminToken } from './auth.ts';
 export { loadConfig, ConfigError } from './config.ts';
 export type { StartupConfig } from './config.ts';

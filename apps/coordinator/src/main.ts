@@ -128,7 +128,12 @@ async function main(): Promise<void> {
   let demoId = coordinator.federations.demoFederationId();
   if (config.demo && store.listFederations().length === 0) {
     logger.info('no federation yet: creating the demo federation (generated reference and global test images)');
-    const { record: demo, hospitals } = await coordinator.federations.startDemoRun('coordinator');
+    const started = await coordinator.federations.startDemoRun('coordinator');
+    if (!started.ok) {
+      logger.error('the demo federation could not be created', { code: started.code, message: started.message });
+      return;
+    }
+    const { record: demo, hospitals } = started;
     demoId = demo.id;
     const s = demo.settings;
     out();

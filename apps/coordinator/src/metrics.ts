@@ -1,72 +1,130 @@
-/** Counters for `/metrics` (Prometheus text exposition format 0.0.4). */
+/**
+ * `/metrics` through prom-client (Prometheus text format 0.0.4), one registry per coordinator: counters of
+ * submissions, refusals, bytes and connections; histograms of the submission ack latency, the aggregation time (a
+ * round's close to its stored global model) and the publication time (the last accepted submission to the stored
+ * global model); gauges read at scrape time.
+ */
 import type { FederationStatus } from '@facmic/protocol';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PublicationTimings } from './announcer.ts';
 
-type Labels = Record<string, string>;
-
-function labelText(labels: Labels): string {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return '';
-  return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+/** What the gauges show, read at each scrape. */
+export interface MetricsSample {
+  federations: Record<FederationStatus, number>;
+  sitesOnline: number;
+  sitesReady: number;
 }
 
+export interface MetricsOptions {
+  version: string;
+  protocolVersion: number;
+  sample: () => MetricsSample;
+}
+
+/** Seconds: from a millisecond for an ack to a minute for a very large aggregation. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export type SubmissionResult = 'accepted' | 'duplicate' | 'refused';
+
 export class CoordinatorMetrics {
-  private readonly counters = new Map<string, Map<string, { labels: Labels; value: number }>>();
-  private readonly help = new Map<string, string>();
+  readonly registry = new Registry();
   readonly startedAt = Date.now();
+  private readonly submissions: Counter;
+  private readonly refusals: Counter<'code'>;
+  private readonly bytesReceived: Counter;
+  private readonly bytesSentTotal: Counter;
+  private readonly published: Counter;
+  private readonly connections: Counter<'namespace'>;
+  private readonly ackSeconds: Histogram<'result'>;
+  private readonly aggregationSeconds: Histogram;
+  private readonly publicationSeconds: Histogram;
 
-  constructor() {
-    this.describe('facmic_submissions_accepted_total', 'Submissions accepted and stored.');
-    this.describe('facmic_refusals_total', 'Requests refused, by error code (handshakes, socket messages, REST).');
-    this.describe('facmic_bytes_received_total', 'Bytes of accepted weight submissions.');
-    this.describe('facmic_bytes_sent_total', 'Bytes of models and features sent to sites.');
-    this.describe('facmic_rounds_published_total', 'Global models published.');
-    this.describe('facmic_aggregation_seconds_sum', 'Total coordinator time spent aggregating (last submission to publication).');
-    this.describe('facmic_aggregation_seconds_count', 'Number of aggregations.');
-    this.describe('facmic_connections_total', 'Accepted Socket.IO connections, by namespace.');
-  }
-
-  private describe(name: string, help: string): void {
-    this.help.set(name, help);
-    this.counters.set(name, new Map());
-  }
-
-  add(name: string, value = 1, labels: Labels = {}): void {
-    let series = this.counters.get(name);
-    if (!series) {
-      series = new Map();
-      this.counters.set(name, series);
-    }
-    const key = JSON.stringify(labels);
-    const entry = series.get(key);
-    if (entry) entry.value += value;
-    else series.set(key, { labels, value });
+  constructor(options: MetricsOptions) {
+    const registers = [this.registry];
+    new Gauge({ name: 'facmic_build_info', help: 'Coordinator version and protocol version.', labelNames: ['version', 'protocol'], registers }).set(
+      { version: options.version, protocol: String(options.protocolVersion) },
+      1,
+    );
+    const startedAt = this.startedAt;
+    new Gauge({
+      name: 'facmic_uptime_seconds',
+      help: 'Seconds since the coordinator started.',
+      registers,
+      collect() {
+        this.set((Date.now() - startedAt) / 1000);
+      },
+    });
+    const { sample } = options;
+    new Gauge({
+      name: 'facmic_federations',
+      help: 'Federations by status.',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        for (const [status, count] of Object.entries(sample().federations)) this.set({ status }, count);
+      },
+    });
+    new Gauge({ name: 'facmic_sites_online', help: 'Sites connected now.', registers, collect() { this.set(sample().sitesOnline); } });
+    new Gauge({ name: 'facmic_sites_ready', help: 'Connected sites ready to train.', registers, collect() { this.set(sample().sitesReady); } });
+    this.submissions = new Counter({ name: 'facmic_submissions_accepted_total', help: 'Submissions accepted and stored.', registers });
+    this.refusals = new Counter({ name: 'facmic_refusals_total', help: 'Requests refused, by error code (handshakes, socket messages, REST).', labelNames: ['code'], registers });
+    this.bytesReceived = new Counter({ name: 'facmic_bytes_received_total', help: 'Bytes of accepted weight submissions.', registers });
+    this.bytesSentTotal = new Counter({ name: 'facmic_bytes_sent_total', help: 'Bytes of models and features sent to sites.', registers });
+    this.published = new Counter({ name: 'facmic_rounds_published_total', help: 'Global models published.', registers });
+    this.connections = new Counter({ name: 'facmic_connections_total', help: 'Accepted Socket.IO connections, by namespace.', labelNames: ['namespace'], registers });
+    this.ackSeconds = new Histogram({
+      name: 'facmic_submission_ack_seconds',
+      help: 'From receiving a round:submit to its acknowledgement (decode, check, store, add to the running aggregate), by result.',
+      labelNames: ['result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.aggregationSeconds = new Histogram({
+      name: 'facmic_aggregation_seconds',
+      help: "From a round's close to its stored global model (division, encoding, persistence).",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.publicationSeconds = new Histogram({
+      name: 'facmic_publication_seconds',
+      help: "From a round's last accepted submission to its stored global model.",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
   }
 
   refused(code: string): void {
-    this.add('facmic_refusals_total', 1, { code });
+    this.refusals.inc({ code });
   }
 
-  value(name: string, labels: Labels = {}): number {
-    return this.counters.get(name)?.get(JSON.stringify(labels))?.value ?? 0;
+  connected(namespace: 'site' | 'admin'): void {
+    this.connections.inc({ namespace });
   }
 
-  /** The exposition text, with gauges computed by the caller at scrape time. */
-  render(gauges: { federations: Record<FederationStatus, number>; sitesOnline: number; sitesReady: number; version: string; protocolVersion: number }): string {
-    const lines: string[] = [];
-    lines.push('# HELP facmic_build_info Coordinator version and protocol version.', '# TYPE facmic_build_info gauge');
-    lines.push(`facmic_build_info${labelText({ version: gauges.version, protocol: String(gauges.protocolVersion) })} 1`);
-    lines.push('# HELP facmic_uptime_seconds Seconds since the coordinator started.', '# TYPE facmic_uptime_seconds gauge');
-    lines.push(`facmic_uptime_seconds ${((Date.now() - this.startedAt) / 1000).toFixed(3)}`);
-    lines.push('# HELP facmic_federations Federations by status.', '# TYPE facmic_federations gauge');
-    for (const [status, count] of Object.entries(gauges.federations)) lines.push(`facmic_federations${labelText({ status })} ${count}`);
-    lines.push('# HELP facmic_sites_online Sites connected now.', '# TYPE facmic_sites_online gauge', `facmic_sites_online ${gauges.sitesOnline}`);
-    lines.push('# HELP facmic_sites_ready Connected sites ready to train.', '# TYPE facmic_sites_ready gauge', `facmic_sites_ready ${gauges.sitesReady}`);
-    for (const [name, series] of this.counters) {
-      const type = name.endsWith('_sum') || name.endsWith('_count') ? 'counter' : 'counter';
-      lines.push(`# HELP ${name} ${this.help.get(name) ?? name}`, `# TYPE ${name} ${type}`);
-      if (series.size === 0) lines.push(`${name} 0`);
-      for (const { labels, value } of series.values()) lines.push(`${name}${labelText(labels)} ${value}`);
-    }
-    return `${lines.join('\n')}\n`;
+  bytesSent(bytes: number): void {
+    this.bytesSentTotal.inc(bytes);
+  }
+
+  /** A `round:submit` was answered after `ms` milliseconds. */
+  submission(result: SubmissionResult, bytes: number, ms: number): void {
+    this.ackSeconds.observe({ result }, ms / 1000);
+    if (result !== 'accepted') return;
+    this.submissions.inc();
+    this.bytesReceived.inc(bytes);
+  }
+
+  roundPublished(timings: PublicationTimings): void {
+    this.published.inc();
+    this.aggregationSeconds.observe(timings.aggregationMs / 1000);
+    if (timings.publicationMs !== null) this.publicationSeconds.observe(timings.publicationMs / 1000);
+  }
+
+  /** The exposition text. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

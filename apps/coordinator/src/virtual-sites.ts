@@ -17,6 +17,7 @@ import { loadNodeSiteData } from './node-site/node-site.ts';
 import { VIRTUAL_DATA_TENSORS, type VirtualSiteSpec } from './node-site/virtual-site-spec.ts';
 import type { CoordinatorStore, SiteRecord } from './store/store.ts';
 import type { FederationEngine } from './engine.ts';
+import { RefusalError } from './outcome.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..', '..', '..');
@@ -39,16 +40,19 @@ export class VirtualHospitals {
 
   constructor(private readonly options: VirtualHospitalsOptions) {}
 
-  /** Creates `count` new virtual hospitals in a federation and starts them; returns their site ids. */
+  /**
+   * Creates `count` new virtual hospitals in a federation and starts them; returns their site ids. Refuses (a thrown
+   * {@link RefusalError}, answered by the REST API) when the federation is gone.
+   */
   async add(federationId: string, count: number, samplesPerSite = 64): Promise<string[]> {
-    const federation = this.options.engine.requireFederation(federationId);
     const existing = this.options.store.listSites(federationId).filter((s) => s.virtual).length;
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const name = `Virtual hospital ${existing + i + 1}`;
-      const { record } = this.options.federations.createVirtualSite(federation.id, name, 'admin');
-      await this.launch(record, samplesPerSite);
-      ids.push(record.id);
+      const created = this.options.federations.createVirtualSite(federationId, name, 'admin');
+      if (!created.ok) throw new RefusalError(created.code, created.message);
+      await this.launch(created.record, samplesPerSite);
+      ids.push(created.record.id);
     }
     return ids;
   }
@@ -76,12 +80,13 @@ export class VirtualHospitals {
 
   private async launch(site: SiteRecord, samplesPerSite: number): Promise<void> {
     if (this.children.has(site.id) || this.stopping) return;
-    const federation = this.options.engine.requireFederation(site.federationId);
+    const federation = this.options.store.getFederation(site.federationId);
+    if (!federation) return;
     const encoder = await this.options.encoder();
     const dataFile = join(this.options.dir, `${site.id}.fmst`);
     const seed = Number.parseInt(site.id.replace(/[^0-9]/g, '').slice(0, 6) || '1', 10);
     if (!existsSync(dataFile)) {
-      const config = this.options.engine.federationConfig(federation);
+      const config = this.options.engine.views.federationConfig(federation);
       const perClass = Math.max(2, Math.ceil(samplesPerSite / config.classNames.length));
       const data = await loadNodeSiteData(config, {
         encoder,
@@ -90,7 +95,7 @@ export class VirtualHospitals {
       });
       const dim = encoder.identity.featureDim;
       const testRows = data.test ? data.test.labels.length : 0;
-      const bytes = encodeTensors({
+      const { bytes } = encodeTensors({
         [VIRTUAL_DATA_TENSORS.trainFeatures]: { shape: [data.train.labels.length, dim], data: data.train.features },
         [VIRTUAL_DATA_TENSORS.trainLabels]: { shape: [data.train.labels.length], data: Float32Array.from(data.train.labels) },
         [VIRTUAL_DATA_TENSORS.testFeatures]: { shape: [testRows, dim], data: data.test?.features ?? new Float32Array(0) },

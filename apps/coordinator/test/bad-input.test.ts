@@ -52,7 +52,7 @@ function withChecksum(bytes: Uint8Array): Uint8Array {
 function tamper(state: ModuleState, name: string, value: number): Uint8Array {
   const copy: ModuleState = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, { shape: v.shape, data: v.data.slice() }]));
   copy[name]!.data[0] = 0.123456;
-  const bytes = encodeTensors(copy);
+  const bytes = encodeTensors(copy).bytes;
   const view = new DataView(bytes.buffer);
   for (let offset = 0; offset + 4 <= bytes.byteLength - 4; offset += 4) {
     if (view.getFloat32(offset, true) === Math.fround(0.123456)) {
@@ -98,7 +98,7 @@ describe('bad input', () => {
       federationId: federation.config.id,
       round: 1,
       sampleCount: 10,
-      weights: encodeTensors(goodState),
+      weights: encodeTensors(goodState).bytes,
       metrics: { trainLoss: 1, steps: 1, trainSeconds: 0.1, globalModel: null, localModel: null },
     };
   });
@@ -141,18 +141,18 @@ describe('bad input', () => {
     ['negative sample count', submit({ sampleCount: -5 }), 'BAD_SAMPLE_COUNT'],
     ['huge sample count', submit({ sampleCount: 1e12 }), 'BAD_SAMPLE_COUNT'],
     ['fractional sample count', submit({ sampleCount: 2.5 }), 'BAD_SAMPLE_COUNT'],
-    ['wrong shapes (another dimension)', submit({ weights: encodeTensors(initialModuleState('facmic', 8, 1)) }), 'WEIGHTS_SHAPE_MISMATCH'],
-    ['another module (FedCLIP state)', submit({ weights: encodeTensors(initialModuleState('fedclip', TEST_DIM, 1)) }), 'WEIGHTS_SHAPE_MISMATCH'],
+    ['wrong shapes (another dimension)', submit({ weights: encodeTensors(initialModuleState('facmic', 8, 1)).bytes }), 'WEIGHTS_SHAPE_MISMATCH'],
+    ['another module (FedCLIP state)', submit({ weights: encodeTensors(initialModuleState('fedclip', TEST_DIM, 1)).bytes }), 'WEIGHTS_SHAPE_MISMATCH'],
     [
       'a missing tensor',
-      submit({ weights: encodeTensors(Object.fromEntries(Object.entries(initialModuleState('facmic', TEST_DIM, 1)).filter(([k]) => k !== '3.bias'))) }),
+      submit({ weights: encodeTensors(Object.fromEntries(Object.entries(initialModuleState('facmic', TEST_DIM, 1)).filter(([k]) => k !== '3.bias'))).bytes }),
       'WEIGHTS_SHAPE_MISMATCH',
     ],
     ['NaN in the weights', async () => submit({ weights: tamper(goodState, '0.weight', NaN) })(), 'NON_FINITE_WEIGHTS'],
     ['Infinity in the weights', async () => submit({ weights: tamper(goodState, '3.bias', Infinity) })(), 'NON_FINITE_WEIGHTS'],
     ['a negative BatchNorm counter', async () => submit({ weights: tamper(goodState, '1.num_batches_tracked', -1) })(), 'BAD_WEIGHTS'],
     ['a corrupted checksum', async () => {
-      const bytes = encodeTensors(goodState);
+      const bytes = encodeTensors(goodState).bytes;
       bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
       return submit({ weights: bytes })();
     }, 'BAD_WEIGHTS'],

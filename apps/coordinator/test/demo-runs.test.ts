@@ -126,12 +126,17 @@ describe('FederationService.startDemoRun', () => {
     const first = service.startDemoRun('admin');
     const second = service.startDemoRun('admin');
     release();
-    const [a, b] = await Promise.all([first, second]);
+    const started = async (run: ReturnType<FederationService['startDemoRun']>) => {
+      const outcome = await run;
+      if (!outcome.ok) throw new Error(outcome.message);
+      return outcome;
+    };
+    const [a, b] = await Promise.all([started(first), started(second)]);
     expect(a.record.id).toBe('demo-brain-tumor');
     expect(b.record.id).toBe('demo-brain-tumor');
     expect(store.listFederations()).toHaveLength(1);
     // Once it is ready, a new request is a new run.
-    expect((await service.startDemoRun('admin')).record.id).toBe('demo-brain-tumor-2');
+    expect((await started(service.startDemoRun('admin'))).record.id).toBe('demo-brain-tumor-2');
     await engine.shutdown();
     store.close();
   });

@@ -75,8 +75,8 @@ describe('site client', () => {
     const invite = await createInvite(t, federationId, 'Hospital R');
     const first = createSiteClient(base(invite.token));
     const firstRun = failure(first.run());
-    await waitFor(() => t.coordinator.engine.siteSummary(t.store.getSite(invite.site.id)!).ready);
-    await waitFor(() => t.coordinator.engine.siteSummary(t.store.getSite(invite.site.id)!).phase === 'waiting');
+    await waitFor(() => t.coordinator.engine.views.siteSummary(t.store.getSite(invite.site.id)!).ready);
+    await waitFor(() => t.coordinator.engine.views.siteSummary(t.store.getSite(invite.site.id)!).phase === 'waiting');
 
     const second = createSiteClient(base(invite.token));
     const secondRun = failure(second.run());
@@ -95,7 +95,7 @@ describe('site client', () => {
     await waitFor(() => site.currentStatus.phase === 'waiting');
     site.stop();
     expect(await run).toEqual({ reason: 'aborted', roundsSubmitted: [] });
-    await waitFor(() => !t.coordinator.engine.siteSummary(t.store.getSite(invite.site.id)!).online);
+    await waitFor(() => !t.coordinator.engine.views.siteSummary(t.store.getSite(invite.site.id)!).online);
   });
 
   it('retries a round whose model download was cut by a dropped connection', async () => {

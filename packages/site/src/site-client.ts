@@ -548,7 +548,7 @@ export class SiteClient {
         globalModel: globalMetrics,
         localModel: localMetrics,
       };
-      const bytes = encodeTensors(trained, { dtype: this.options.weightsDtype ?? 'float32', float32Names: counterNames(kind, dim) });
+      const { bytes } = encodeTensors(trained, { dtype: this.options.weightsDtype ?? 'float32', float32Names: counterNames(kind, dim) });
       return { round, bytes, sampleCount: result.numSamples, metrics };
     } finally {
       module.dispose();

@@ -69,8 +69,8 @@ async function main(): Promise<void> {
   const spec: TensorSpec = Object.fromEntries(moduleSpec('facmic', DIM).map((e) => [e.name, e.shape]));
   const counters = moduleSpec('facmic', DIM).filter((e) => e.kind === 'counter').map((e) => e.name);
   const base = initialModuleState('facmic', DIM, 1);
-  const fp32 = encodeTensors(base).byteLength;
-  const fp16 = encodeTensors(base, { dtype: 'float16', float32Names: counters }).byteLength;
+  const fp32 = encodeTensors(base).bytes.byteLength;
+  const fp16 = encodeTensors(base, { dtype: 'float16', float32Names: counters }).bytes.byteLength;
   if (fp32 !== encodedTensorsByteLength(spec, 'float32')) throw new Error('size mismatch');
   console.log('bytes per submission (FACMIC module, D=512)');
   console.log(`  float32: ${fp32} bytes (${(fp32 / 2 ** 20).toFixed(2)} MiB)`);
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   results.bytesPerSubmission = { float32: fp32, float16: fp16 };
 
   // 2. Aggregation.
-  const distinct = Array.from({ length: 10 }, (_, i) => encodeTensors(perturbed(base, i + 1)));
+  const distinct = Array.from({ length: 10 }, (_, i) => encodeTensors(perturbed(base, i + 1)).bytes);
   const strategy = AGGREGATION_STRATEGIES.fedavg();
   const aggregation: Record<string, unknown>[] = [];
   console.log('aggregation (decode + sample-weighted FedAvg + encode), median of runs');

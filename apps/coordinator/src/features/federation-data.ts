@@ -16,7 +16,7 @@ import {
   type GlobalTestSource,
   type ReferenceSource,
 } from '@facmic/protocol';
-import { EngineError } from '../engine.ts';
+import { RefusalError } from '../outcome.ts';
 import type { EncoderImage, FeatureEncoder, LabelledImage } from './feature-encoder.ts';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif'];
@@ -70,21 +70,21 @@ async function checkFolder(path: string, what: string): Promise<void> {
   try {
     if (!(await stat(path)).isDirectory()) throw new Error('not a folder');
   } catch {
-    throw new EngineError('BAD_REQUEST', `${what}: ${path} is not a readable folder on the coordinator`);
+    throw new RefusalError('BAD_REQUEST', `${what}: ${path} is not a readable folder on the coordinator`);
   }
 }
 
 async function encodeAll(encoder: FeatureEncoder, images: readonly EncoderImage[], what: string): Promise<{ features: Float32Array; indices: number[] }> {
-  if (images.length === 0) throw new EngineError('BAD_REQUEST', `${what}: no images`);
+  if (images.length === 0) throw new RefusalError('BAD_REQUEST', `${what}: no images`);
   let encoded;
   try {
     encoded = await encoder.encodeImages(images);
   } catch (error) {
-    throw new EngineError('ENCODER_UNAVAILABLE', `${what}: the encoder failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new RefusalError('ENCODER_UNAVAILABLE', `${what}: the encoder failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (encoded.indices.length === 0) {
     const first = encoded.errors[0];
-    throw new EngineError('BAD_REQUEST', `${what}: no image could be read${first ? ` (${first.name}: ${first.message})` : ''}`);
+    throw new RefusalError('BAD_REQUEST', `${what}: no image could be read${first ? ` (${first.name}: ${first.message})` : ''}`);
   }
   return { features: encoded.features, indices: encoded.indices };
 }
@@ -92,12 +92,12 @@ async function encodeAll(encoder: FeatureEncoder, images: readonly EncoderImage[
 function decodeFeatureUpload(data: string, names: readonly string[], what: string) {
   try {
     const decoded = decodeTensors(base64ToBytes(data));
-    for (const name of names) if (!decoded.tensors[name]) throw new EngineError('BAD_REQUEST', `${what}: the tensor file has no "${name}"`);
+    for (const name of names) if (!decoded.tensors[name]) throw new RefusalError('BAD_REQUEST', `${what}: the tensor file has no "${name}"`);
     return decoded.tensors;
   } catch (error) {
-    if (error instanceof TensorEncodingError) throw new EngineError('BAD_REQUEST', `${what}: ${error.message}`);
-    if (error instanceof EngineError) throw error;
-    throw new EngineError('BAD_REQUEST', `${what}: not base64 of a tensor file`);
+    if (error instanceof TensorEncodingError) throw new RefusalError('BAD_REQUEST', `${what}: ${error.message}`);
+    if (error instanceof RefusalError) throw error;
+    throw new RefusalError('BAD_REQUEST', `${what}: not base64 of a tensor file`);
   }
 }
 
@@ -123,7 +123,7 @@ async function referenceFeatures(source: ReferenceSource, settings: FederationSe
       const tensors = decodeFeatureUpload(source.data, ['features'], what);
       const features = tensors.features as { shape: number[]; data: Float32Array };
       if (features.shape.length !== 2 || features.shape[1] !== dim) {
-        throw new EngineError('BAD_REQUEST', `${what}: features must be [N, ${dim}] for this encoder, got [${features.shape.join(', ')}]`);
+        throw new RefusalError('BAD_REQUEST', `${what}: features must be [N, ${dim}] for this encoder, got [${features.shape.join(', ')}]`);
       }
       return features.data;
     }
@@ -148,13 +148,13 @@ async function globalTestFeatures(
     case 'folder': {
       await checkFolder(source.path, what);
       const images = await listLabelledImages(source.path, settings.classNames);
-      if (images.length === 0) throw new EngineError('BAD_REQUEST', `${what}: ${source.path} has no sub-folder named after a class (${settings.classNames.join(', ')})`);
+      if (images.length === 0) throw new RefusalError('BAD_REQUEST', `${what}: ${source.path} has no sub-folder named after a class (${settings.classNames.join(', ')})`);
       return encodeLabelled(images);
     }
     case 'images': {
       const images: LabelledImage[] = source.images.map((image) => {
         const label = settings.classNames.indexOf(image.label);
-        if (label < 0) throw new EngineError('BAD_REQUEST', `${what}: ${image.name} has label "${image.label}", not a class of this federation`);
+        if (label < 0) throw new RefusalError('BAD_REQUEST', `${what}: ${image.name} has label "${image.label}", not a class of this federation`);
         return { name: image.name, source: base64ToBytes(image.data), label };
       });
       return encodeLabelled(images);
@@ -163,10 +163,10 @@ async function globalTestFeatures(
       const tensors = decodeFeatureUpload(source.data, [GLOBAL_TEST_TENSORS.features, GLOBAL_TEST_TENSORS.labels], what);
       const features = tensors[GLOBAL_TEST_TENSORS.features] as { shape: number[]; data: Float32Array };
       const labels = tensors[GLOBAL_TEST_TENSORS.labels] as { shape: number[]; data: Float32Array };
-      if (features.shape.length !== 2 || features.shape[1] !== dim) throw new EngineError('BAD_REQUEST', `${what}: features must be [N, ${dim}]`);
-      if (labels.shape.length !== 1 || labels.shape[0] !== features.shape[0]) throw new EngineError('BAD_REQUEST', `${what}: labels must be [N]`);
+      if (features.shape.length !== 2 || features.shape[1] !== dim) throw new RefusalError('BAD_REQUEST', `${what}: features must be [N, ${dim}]`);
+      if (labels.shape.length !== 1 || labels.shape[0] !== features.shape[0]) throw new RefusalError('BAD_REQUEST', `${what}: labels must be [N]`);
       for (const label of labels.data) {
-        if (!Number.isInteger(label) || label < 0 || label >= settings.classNames.length) throw new EngineError('BAD_REQUEST', `${what}: label ${label} is not a class index`);
+        if (!Number.isInteger(label) || label < 0 || label >= settings.classNames.length) throw new RefusalError('BAD_REQUEST', `${what}: label ${label} is not a class index`);
       }
       return { features: features.data, labels: labels.data };
     }
@@ -181,12 +181,12 @@ export async function buildFederationData(settings: FederationSettings, encoder:
   try {
     text = await encoder.encodeTexts(prompts);
   } catch (error) {
-    throw new EngineError('ENCODER_UNAVAILABLE', `encoding the class prompts failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new RefusalError('ENCODER_UNAVAILABLE', `encoding the class prompts failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   const reference = await referenceFeatures(settings.reference, settings, encoder, seed);
   const referenceCount = reference.length / dim;
-  if (referenceCount < 2) throw new EngineError('BAD_REQUEST', 'the reference set needs at least 2 images');
-  const features = encodeTensors({
+  if (referenceCount < 2) throw new RefusalError('BAD_REQUEST', 'the reference set needs at least 2 images');
+  const { bytes: features, checksum: featuresChecksum } = encodeTensors({
     [FEATURE_TENSOR_NAMES.text]: { shape: [prompts.length, dim], data: text },
     [FEATURE_TENSOR_NAMES.reference]: { shape: [referenceCount, dim], data: reference },
   });
@@ -198,7 +198,7 @@ export async function buildFederationData(settings: FederationSettings, encoder:
     globalTest = encodeTensors({
       [GLOBAL_TEST_TENSORS.features]: { shape: [globalTestCount, dim], data: test.features },
       [GLOBAL_TEST_TENSORS.labels]: { shape: [globalTestCount], data: test.labels },
-    });
+    }).bytes;
   }
-  return { features, featuresChecksum: decodeTensors(features).checksum, referenceCount, globalTest, globalTestCount };
+  return { features, featuresChecksum, referenceCount, globalTest, globalTestCount };
 }

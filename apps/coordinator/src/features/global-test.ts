@@ -1,7 +1,7 @@
 /** Scores a global model on the federation's labelled global test set (the paper's global site). */
 import { evaluate, FeatureAttention, type ModuleState } from '@facmic/learning';
 import { decodeTensors, FEATURE_TENSOR_NAMES, type EvalMetrics } from '@facmic/protocol';
-import type { GlobalEvaluator } from '../engine.ts';
+import type { GlobalEvaluator } from '../global-evaluations.ts';
 import type { CoordinatorStore, FederationRecord } from '../store/store.ts';
 import { initTfBackend } from '../tf-backend.ts';
 import { GLOBAL_TEST_TENSORS } from './federation-data.ts';

@@ -1,5 +1,6 @@
 /** The `/admin` namespace: live events for dashboards (every admin gets every event) and two snapshot requests. */
 import {
+  ackError,
   ADMIN_CLIENT_EVENT_NAMES,
   ADMIN_NAMESPACE,
   adminHandshakeSchema,
@@ -13,7 +14,7 @@ import {
 } from '@facmic/protocol';
 import type { Namespace, Server } from 'socket.io';
 import { tokenMatches } from '../auth.ts';
-import { EngineError, type FederationEngine } from '../engine.ts';
+import type { FederationEngine } from '../engine.ts';
 import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { FailureLimiter } from '../rate-limit.ts';
@@ -77,25 +78,27 @@ export class AdminGateway {
       next();
     });
     this.namespace.on('connection', (socket) => {
-      options.metrics.add('facmic_connections_total', 1, { namespace: 'admin' });
+      options.metrics.connected('admin');
       const guard = new SocketGuard(socket, { ...options.guard, logger: options.logger, metrics: options.metrics }, ADMIN_CLIENT_EVENT_NAMES);
       const { engine, store } = options;
+      const { views } = engine;
       guard.on('federation:list', (payload) => {
         const parsed = parseMessage(federationListRequestSchema, payload);
         if (!parsed.ok) return parsed;
-        return { ok: true, federations: store.listFederations().map((f) => engine.federationSummary(f)) };
+        return { ok: true, federations: store.listFederations().map((f) => views.federationSummary(f)) };
       });
       guard.on('federation:get', (payload) => {
         const parsed = parseMessage(federationGetRequestSchema, payload);
         if (!parsed.ok) return parsed;
-        const federation = store.getFederation(parsed.data.federationId);
-        if (!federation) throw new EngineError('NOT_FOUND', `no federation ${parsed.data.federationId}`);
+        const found = engine.findFederation(parsed.data.federationId);
+        if (!found.ok) return ackError(found.code, found.message);
+        const { federation } = found;
         const counts = store.countSubmissionsBySite(federation.id);
         return {
           ok: true,
-          federation: engine.federationSummary(federation),
-          sites: store.listSites(federation.id).map((s) => engine.siteSummary(s, counts)),
-          rounds: store.listRounds(federation.id).map((r) => engine.roundSummary(r)),
+          federation: views.federationSummary(federation),
+          sites: store.listSites(federation.id).map((s) => views.siteSummary(s, counts)),
+          rounds: store.listRounds(federation.id).map((r) => views.roundSummary(r)),
         };
       });
     });
@@ -122,15 +125,15 @@ export class AdminGateway {
       }
       for (const id of this.pendingFederations) {
         const federation = store.getFederation(id);
-        if (federation) this.namespace.emit('federation:updated', engine.federationSummary(federation));
+        if (federation) this.namespace.emit('federation:updated', engine.views.federationSummary(federation));
       }
       for (const { federationId, round } of this.pendingRounds.values()) {
         const record = store.getRound(federationId, round);
-        if (record) this.namespace.emit('round:updated', engine.roundSummary(record));
+        if (record) this.namespace.emit('round:updated', engine.views.roundSummary(record));
       }
       for (const id of this.pendingSites) {
         const site = store.getSite(id);
-        if (site) this.namespace.emit('site:updated', engine.siteSummary(site));
+        if (site) this.namespace.emit('site:updated', engine.views.siteSummary(site));
       }
     } catch (error) {
       logger.error('admin events failed', { error });

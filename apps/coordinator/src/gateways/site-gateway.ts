@@ -1,5 +1,6 @@
 /** The `/site` namespace: hospital sites join with their invite token, fetch models, submit weights. */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   checkProtocolVersion,
   featuresRequestSchema,
@@ -23,7 +24,7 @@ import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { FailureLimiter } from '../rate-limit.ts';
 import type { CoordinatorStore } from '../store/store.ts';
-import { clientAddress, connectError, SocketGuard, type GuardOptions } from './socket-util.ts';
+import { clientAddress, connectError, SocketGuard, toAck, type GuardOptions } from './socket-util.ts';
 
 interface SiteSocketData {
   siteId: string;
@@ -114,18 +115,19 @@ export class SiteGateway {
       socket.disconnect(true);
       return;
     }
-    metrics.add('facmic_connections_total', 1, { namespace: 'site' });
+    metrics.connected('site');
     const replaced = engine.siteConnected(site, sessionId, client);
     if (replaced) this.closeSession(siteId, replaced, 'SESSION_REPLACED', 'another connection with the same invite took over');
     void socket.join(room(federationId));
     logger.info('site connected', { federation: federationId, site: siteId, name: site.name });
 
+    const round = engine.views.roundUpdate(federation, siteId, engine.views.roundContext(federation));
     socket.emit('session:welcome', {
       protocolVersion: PROTOCOL_VERSION,
       serverTime: this.options.clock.now(),
       site: { id: site.id, name: site.name },
-      federation: engine.federationConfig(federation),
-      round: engine.roundUpdateFor(siteId),
+      federation: engine.views.federationConfig(federation),
+      round,
     });
 
     const guard = new SocketGuard(socket, { ...this.options.guard, logger, metrics }, SITE_CLIENT_EVENT_NAMES);
@@ -135,7 +137,7 @@ export class SiteGateway {
     guard.on('site:ready', (payload) => {
       const parsed = parseMessage(siteReadySchema, payload);
       if (!parsed.ok) return parsed;
-      return engine.siteReady(siteId, sessionId, parsed.data);
+      return toAck(engine.siteReady(siteId, sessionId, parsed.data), (r) => ({ round: r.round }));
     });
     guard.on(
       'site:status',
@@ -151,27 +153,25 @@ export class SiteGateway {
       const parsed = parseMessage(featuresRequestSchema, payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
-      const answer = engine.featuresForSite(federationId);
-      if (answer.ok) metrics.add('facmic_bytes_sent_total', answer.data.byteLength);
+      const answer = toAck(engine.featuresForSite(federationId), (r) => ({ checksum: r.checksum, data: r.data }));
+      if (answer.ok) metrics.bytesSent(answer.data.byteLength);
       return answer;
     });
     guard.on('model:get', (payload) => {
       const parsed = parseMessage(modelRequestSchema, payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
-      const answer = engine.globalModelForSite(federationId, parsed.data.round);
-      if (answer.ok) metrics.add('facmic_bytes_sent_total', answer.data.byteLength);
+      const answer = toAck(engine.globalModelForSite(federationId, parsed.data.round), (r) => ({ round: r.round, checksum: r.checksum, data: r.data }));
+      if (answer.ok) metrics.bytesSent(answer.data.byteLength);
       return answer;
     });
     guard.on('round:submit', (payload) => {
+      const received = performance.now();
       const parsed = parseSubmission(payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
-      const answer = engine.submit(siteId, federationId, parsed.data);
-      if (answer.ok && !answer.duplicate) {
-        metrics.add('facmic_submissions_accepted_total');
-        metrics.add('facmic_bytes_received_total', parsed.data.weights.byteLength);
-      }
+      const answer = toAck(engine.submit(siteId, federationId, parsed.data), (r) => ({ round: r.round, checksum: r.checksum, duplicate: r.duplicate }));
+      metrics.submission(!answer.ok ? 'refused' : answer.duplicate ? 'duplicate' : 'accepted', parsed.data.weights.byteLength, performance.now() - received);
       return answer;
     });
 
@@ -209,10 +209,10 @@ export class SiteGateway {
     const federation = store.getFederation(federationId);
     if (!federation) return;
     try {
-      const context = engine.roundContext(federation);
+      const context = engine.views.roundContext(federation);
       for (const socket of this.namespace.sockets.values()) {
         if (socket.data.federationId !== federationId) continue;
-        socket.emit('round:update', engine.roundUpdate(federation, socket.data.siteId, context));
+        socket.emit('round:update', engine.views.roundUpdate(federation, socket.data.siteId, context));
       }
     } catch (error) {
       logger.error('round updates failed', { federation: federationId, error });

@@ -1,6 +1,7 @@
 /** Shared plumbing of the Socket.IO namespaces: handshake refusals, guarded handlers, unknown events, floods. */
 import {
   ackError,
+  ackOk,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   type Ack,
@@ -10,8 +11,8 @@ import {
 import type { Socket } from 'socket.io';
 import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
+import type { Outcome } from '../outcome.ts';
 import { TokenBucket } from '../rate-limit.ts';
-import { EngineError } from '../engine.ts';
 
 /** The error handed to Socket.IO's `next()`; the client receives `data` in its `connect_error`. */
 export function connectError(code: ErrorCode, message: string): Error & { data: ConnectErrorData } {
@@ -35,6 +36,11 @@ export function clientAddress(socket: Socket, trustProxy: boolean): string {
 
 type AnyAck = (response: Ack) => void;
 
+/** The wire ack of a domain outcome: the refusal as it is, the result through `payload` (what the client may see). */
+export function toAck<T extends object, A extends object>(outcome: Outcome<T>, payload: (result: T) => A): Ack<A> {
+  return outcome.ok ? ackOk(payload(outcome)) : ackError(outcome.code, outcome.message);
+}
+
 export interface GuardOptions {
   logger: Logger;
   metrics: CoordinatorMetrics;
@@ -47,8 +53,8 @@ export interface GuardOptions {
 
 /**
  * Registers `handler` for `event` on `socket`: takes the ack (when the client asked for one) off the arguments,
- * refuses extra arguments and floods, turns thrown errors into INTERNAL_ERROR acks, and never lets an exception
- * escape into Socket.IO.
+ * refuses extra arguments and floods, turns thrown errors (bugs: refusals are returned, not thrown) into
+ * INTERNAL_ERROR acks, and never lets an exception escape into Socket.IO.
  */
 export class SocketGuard {
   private readonly bucket: TokenBucket;
@@ -119,10 +125,6 @@ export class SocketGuard {
         }
       };
       const fail = (error: unknown) => {
-        if (error instanceof EngineError) {
-          respond(ackError(error.code, error.message));
-          return;
-        }
         this.options.logger.error('handler failed', { event, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
         respond(ackError('INTERNAL_ERROR', 'the coordinator failed to handle this message; nothing was changed'));
       };

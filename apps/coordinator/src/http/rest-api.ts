@@ -24,12 +24,13 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import { bearerToken, tokenMatches } from '../auth.ts';
-import { EngineError, type FederationEngine } from '../engine.ts';
+import type { FederationEngine } from '../engine.ts';
 import type { FeatureEncoder } from '../features/feature-encoder.ts';
 import type { FederationService } from '../federations.ts';
 import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
-import type { CoordinatorStore } from '../store/store.ts';
+import { RefusalError, type Outcome } from '../outcome.ts';
+import type { CoordinatorStore, FederationRecord } from '../store/store.ts';
 
 export interface RestApiOptions {
   engine: FederationEngine;
@@ -47,23 +48,20 @@ export interface RestApiOptions {
   addVirtualSites: ((federationId: string, count: number, samplesPerSite: number | undefined) => Promise<string[]>) | null;
 }
 
-export class HttpError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function sendError(res: Response, code: ErrorCode, message: string): void {
   res.status(ERROR_CODES[code].httpStatus).json({ ok: false, code, message });
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new HttpError('BAD_REQUEST', `${what}: ${describeIssues(result.error)}`);
+  if (!result.success) throw new RefusalError('BAD_REQUEST', `${what}: ${describeIssues(result.error)}`);
   return result.data;
+}
+
+/** The result of an outcome; a refusal goes to the error handler, which answers it with its code's HTTP status. */
+function unwrap<T extends object>(outcome: Outcome<T>): T {
+  if (!outcome.ok) throw new RefusalError(outcome.code, outcome.message);
+  return outcome;
 }
 
 const roundParam = z.coerce.number().int().min(0).max(1_000_000);
@@ -75,6 +73,8 @@ const auditQuery = z.strictObject({
 
 export function createRestApi(options: RestApiOptions): Router {
   const { engine, store, federations, metrics, logger } = options;
+  const { views } = engine;
+  const detailOf = (federation: FederationRecord): FederationDetail => ({ summary: views.federationSummary(federation), config: views.federationConfig(federation) });
   const router = express.Router();
   const jsonBody = express.json({ limit: options.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
 
@@ -117,27 +117,26 @@ export function createRestApi(options: RestApiOptions): Router {
 
   const federationOf = (req: Request) => {
     const id = parse(idSchema, req.params.id, 'federation id');
-    return engine.requireFederation(id);
+    return unwrap(engine.findFederation(id)).federation;
   };
 
   router.get('/federations', (_req, res) => {
-    res.json({ federations: store.listFederations().map((f) => engine.federationSummary(f)) });
+    res.json({ federations: store.listFederations().map((f) => views.federationSummary(f)) });
   });
 
   router.post('/federations', async (req, res) => {
     const settings = parse(createFederationRequestSchema, req.body, 'federation');
-    const record = await federations.create(settings, 'admin');
-    const detail: FederationDetail = { summary: engine.federationSummary(record), config: engine.federationConfig(record) };
-    res.status(201).json(detail);
+    const { federation } = unwrap(await federations.create(settings, 'admin'));
+    res.status(201).json(detailOf(federation));
   });
 
   // A fresh run of the demo federation, made the current demo (the previous run is stopped and stays listed).
   router.post('/demo/runs', async (req, res) => {
     parse(startDemoRunRequestSchema, req.body ?? {}, 'demo run');
-    const { record, hospitals, previous } = await federations.startDemoRun('admin');
+    const { record, hospitals, previous } = unwrap(await federations.startDemoRun('admin'));
     const answer: DemoRunStarted = {
-      run: { federation: { summary: engine.federationSummary(record), config: engine.federationConfig(record) }, hospitals },
-      previous: previous ? engine.federationSummary(previous) : null,
+      run: { federation: detailOf(record), hospitals },
+      previous: previous ? views.federationSummary(previous) : null,
     };
     res.status(201).json(answer);
   });
@@ -147,42 +146,40 @@ export function createRestApi(options: RestApiOptions): Router {
     const id = federations.demoFederationId();
     const record = id === null ? null : store.getFederation(id);
     const answer: CurrentDemoRun = {
-      run: record ? { federation: { summary: engine.federationSummary(record), config: engine.federationConfig(record) }, hospitals: federations.demoHospitals(record.id) } : null,
+      run: record ? { federation: detailOf(record), hospitals: federations.demoHospitals(record.id) } : null,
     };
     res.json(answer);
   });
 
   router.get('/federations/:id', (req, res) => {
-    const federation = federationOf(req);
-    const detail: FederationDetail = { summary: engine.federationSummary(federation), config: engine.federationConfig(federation) };
-    res.json(detail);
+    res.json(detailOf(federationOf(req)));
   });
 
   router.patch('/federations/:id', (req, res) => {
     const federation = federationOf(req);
     const patch = parse(updateFederationRequestSchema, req.body, 'changes');
-    const updated = engine.updateSettings(federation.id, patch, 'admin');
-    res.json({ summary: engine.federationSummary(updated), config: engine.federationConfig(updated) });
+    const updated = unwrap(engine.updateSettings(federation.id, patch, 'admin')).federation;
+    res.json(detailOf(updated));
   });
 
   router.delete('/federations/:id', (req, res) => {
     const federation = federationOf(req);
-    engine.deleteFederation(federation.id, 'admin');
+    unwrap(engine.deleteFederation(federation.id, 'admin'));
     res.status(204).end();
   });
 
   for (const action of ['pause', 'resume', 'stop'] as const) {
     router.post(`/federations/:id/${action}`, (req, res) => {
       const federation = federationOf(req);
-      const updated = engine[action](federation.id, 'admin');
-      res.json(engine.federationSummary(updated));
+      const updated = unwrap(engine[action](federation.id, 'admin')).federation;
+      res.json(views.federationSummary(updated));
     });
   }
 
   const listSites = (req: Request, res: Response) => {
     const federation = federationOf(req);
     const counts = store.countSubmissionsBySite(federation.id);
-    res.json({ sites: store.listSites(federation.id).map((s) => engine.siteSummary(s, counts)) });
+    res.json({ sites: store.listSites(federation.id).map((s) => views.siteSummary(s, counts)) });
   };
   router.get('/federations/:id/invites', listSites);
   router.get('/federations/:id/sites', listSites);
@@ -190,37 +187,36 @@ export function createRestApi(options: RestApiOptions): Router {
   router.post('/federations/:id/invites', (req, res) => {
     const federation = federationOf(req);
     const body = parse(createInviteRequestSchema, req.body, 'invite');
-    const { record: _record, ...invite } = federations.createInvite(federation.id, body.name, 'admin');
-    res.status(201).json(invite);
+    res.status(201).json(unwrap(federations.createInvite(federation.id, body.name, 'admin')).invite);
   });
 
   router.delete('/federations/:id/invites/:siteId', (req, res) => {
     const federation = federationOf(req);
     const siteId = parse(idSchema, req.params.siteId, 'site id');
-    const site = engine.revokeSite(federation.id, siteId, 'admin');
-    res.json(engine.siteSummary(site));
+    const { site } = unwrap(engine.revokeSite(federation.id, siteId, 'admin'));
+    res.json(views.siteSummary(site));
   });
 
   router.post('/federations/:id/virtual-sites', async (req, res) => {
     const federation = federationOf(req);
     const body = parse(addVirtualSitesRequestSchema, req.body, 'virtual sites');
-    if (!options.addVirtualSites) throw new HttpError('INVALID_TRANSITION', 'virtual hospitals are disabled on this coordinator');
+    if (!options.addVirtualSites) throw new RefusalError('INVALID_TRANSITION', 'virtual hospitals are disabled on this coordinator');
     const ids = await options.addVirtualSites(federation.id, body.count, body.samplesPerSite);
     const counts = store.countSubmissionsBySite(federation.id);
-    res.status(201).json({ sites: ids.map((id) => store.getSite(id)).filter((s) => s !== null).map((s) => engine.siteSummary(s, counts)) });
+    res.status(201).json({ sites: ids.map((id) => store.getSite(id)).filter((s) => s !== null).map((s) => views.siteSummary(s, counts)) });
   });
 
   router.get('/federations/:id/rounds', (req, res) => {
     const federation = federationOf(req);
-    res.json({ rounds: store.listRounds(federation.id).map((r) => engine.roundSummary(r)) });
+    res.json({ rounds: store.listRounds(federation.id).map((r) => views.roundSummary(r)) });
   });
 
   router.get('/federations/:id/rounds/:round', (req, res) => {
     const federation = federationOf(req);
     const round = parse(roundParam, req.params.round, 'round');
     const record = store.getRound(federation.id, round);
-    if (!record) throw new HttpError('NOT_FOUND', `no round ${round}`);
-    const detail: RoundDetail = { summary: engine.roundSummary(record), submissions: engine.submissionSummaries(federation.id, round) };
+    if (!record) throw new RefusalError('NOT_FOUND', `no round ${round}`);
+    const detail: RoundDetail = { summary: views.roundSummary(record), submissions: views.submissionSummaries(federation.id, round) };
     res.json(detail);
   });
 
@@ -228,8 +224,8 @@ export function createRestApi(options: RestApiOptions): Router {
     const federation = federationOf(req);
     const rounds = store.listRounds(federation.id);
     res.json({
-      rounds: rounds.map((r) => ({ round: r.round, global: engine.roundSummary(r).globalMetrics })),
-      submissions: rounds.flatMap((r) => engine.submissionSummaries(federation.id, r.round)),
+      rounds: rounds.map((r) => ({ round: r.round, global: views.roundSummary(r).globalMetrics })),
+      submissions: rounds.flatMap((r) => views.submissionSummaries(federation.id, r.round)),
     });
   });
 
@@ -237,7 +233,7 @@ export function createRestApi(options: RestApiOptions): Router {
     const federation = federationOf(req);
     const round = parse(roundParam, req.params.round, 'round');
     const model = store.getGlobalModel(federation.id, round);
-    if (!model) throw new HttpError('NOT_FOUND', `no global model for round ${round}`);
+    if (!model) throw new RefusalError('NOT_FOUND', `no global model for round ${round}`);
     res
       .status(200)
       .set({
@@ -264,9 +260,9 @@ export function createRestApi(options: RestApiOptions): Router {
   });
 
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof HttpError || error instanceof EngineError) {
-      metrics.refused(error.code);
-      sendError(res, error.code, error.message);
+    if (error instanceof RefusalError) {
+      metrics.refused(error.refusal.code);
+      sendError(res, error.refusal.code, error.refusal.message);
       return;
     }
     const bodyError = error as { type?: string; status?: number; message?: string };

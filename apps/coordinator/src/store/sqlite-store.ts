@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checksumOf, type AuditEntry, type EvalMetrics, type SiteRoundMetrics } from '@facmic/protocol';
+import { crc32Hex, type AuditEntry, type EvalMetrics, type SiteRoundMetrics } from '@facmic/protocol';
 import Database from 'better-sqlite3';
 import type {
   CoordinatorStore,
@@ -669,7 +669,7 @@ class SqliteStore implements CoordinatorStore {
     for (const table of tables) {
       const rows = this.db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Record<string, unknown>[];
       out[table] = rows.map((row) =>
-        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? `blob:${v.byteLength}:${checksumOf(toBytes(v))}` : v])),
+        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? `blob:${v.byteLength}:${crc32Hex(toBytes(v))}` : v])),
       );
     }
     return out;
