@@ -1,6 +1,6 @@
 /** The site client's small typed event API. */
 import type { ModuleState } from '@facmic/learning/plain';
-import type { ErrorCode, EvalMetrics, RoundUpdate, SessionWelcome, SitePhase, SiteRoundMetrics } from '@facmic/protocol';
+import { TensorEncodingError, type ErrorCode, type EvalMetrics, type RoundUpdate, type SessionWelcome, type SitePhase, type SiteRoundMetrics } from '@facmic/protocol';
 
 /** Failures that come from the site itself rather than from the coordinator. */
 export type LocalErrorCode =
@@ -23,6 +23,24 @@ export class SiteError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** Refusals mid-session after which the site cannot go on. */
+export const FATAL_SESSION_CODES: readonly SiteErrorCode[] = ['SESSION_REPLACED', 'TOKEN_REVOKED', 'UNKNOWN_FEDERATION'];
+
+/**
+ * How the round loop treats an error: a fatal one ends the session (encoder mismatch, unusable local data, a closed
+ * session); any other is reported and the loop goes on (`problem`: also shown as the site's phase).
+ */
+export function classifyError(error: unknown, context: string): { fatal: SiteError } | { report: { code: SiteErrorCode; message: string }; problem: boolean } {
+  if (error instanceof SiteError) {
+    if (error.code === 'ENCODER_MISMATCH' || error.code === 'LOCAL_DATA_INVALID' || FATAL_SESSION_CODES.includes(error.code)) return { fatal: error };
+    return { report: { code: error.code, message: `${context}: ${error.message}` }, problem: false };
+  }
+  const message = `${context}: ${error instanceof Error ? error.message : String(error)}`;
+  // A tensor file that does not decode came from the coordinator (the site only decodes what it downloads).
+  if (error instanceof TensorEncodingError) return { report: { code: 'PROTOCOL_VIOLATION', message }, problem: false };
+  return { report: { code: 'TRAINING_FAILED', message }, problem: true };
 }
 
 export interface SiteStatusEvent {
@@ -72,6 +90,13 @@ export interface SiteEventMap {
 export type SiteEventName = keyof SiteEventMap;
 export type SiteEventListener<K extends SiteEventName> = (event: SiteEventMap[K]) => void;
 
+/**
+ * Any one site event as one message, `{ name, data }`, derived from {@link SiteEventMap}: a relay (the web worker to
+ * its page) posts events in this shape, and the receiver narrows on `name`. No event type is declared twice.
+ */
+export type SiteEventMessage = { [K in SiteEventName]: { readonly name: K; readonly data: SiteEventMap[K] } }[SiteEventName];
+export type SiteEventMessageListener = (message: SiteEventMessage) => void;
+
 export interface SiteRunResult {
   /** `finished`: all rounds done; `stopped`: an admin stopped the federation; `aborted`: stopped locally. */
   reason: 'finished' | 'stopped' | 'aborted';
@@ -82,6 +107,13 @@ export interface SiteRunResult {
 /** A minimal typed emitter (no DOM EventTarget, no Node EventEmitter: runs in workers and Node alike). */
 export class SiteEvents {
   private readonly listeners = new Map<SiteEventName, Set<(event: never) => void>>();
+  private readonly anyListeners = new Set<SiteEventMessageListener>();
+
+  /** Every event, as a {@link SiteEventMessage} (for relays). */
+  onAny(listener: SiteEventMessageListener): () => void {
+    this.anyListeners.add(listener);
+    return () => this.anyListeners.delete(listener);
+  }
 
   on<K extends SiteEventName>(type: K, listener: SiteEventListener<K>): () => void {
     let set = this.listeners.get(type);
@@ -99,6 +131,15 @@ export class SiteEvents {
         (listener as SiteEventListener<K>)(event);
       } catch {
         // A failing listener must not break the round loop.
+      }
+    }
+    if (this.anyListeners.size === 0) return;
+    const message = { name: type, data: event } as SiteEventMessage;
+    for (const listener of this.anyListeners) {
+      try {
+        listener(message);
+      } catch {
+        // As above.
       }
     }
   }

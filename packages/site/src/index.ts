@@ -8,6 +8,22 @@
  * ```
  */
 export { createSiteClient, SiteClient } from './site-client.ts';
-export type { LoadDataContext, LocalEncoderIdentity, SiteClientOptions, SiteData } from './site-client.ts';
+export type { LoadDataContext, LocalEncoderIdentity, SiteClientOptions } from './site-options.ts';
+export type { SiteData, FederationFeatures } from './site-data.ts';
+export type { ConnectionOptions } from './connection.ts';
+export { decideRound, takesPart } from './decide-round.ts';
+export type { LocalProgress, NextStep, RoundDecision } from './decide-round.ts';
+export { trainRound } from './train-round.ts';
+export type { TrainedUpdate, TrainRoundInput } from './train-round.ts';
 export { SiteError, SiteEvents } from './events.ts';
-export type { LocalErrorCode, SiteErrorCode, SiteEventListener, SiteEventMap, SiteEventName, SiteRunResult, SiteStatusEvent } from './events.ts';
+export type {
+  LocalErrorCode,
+  SiteErrorCode,
+  SiteEventListener,
+  SiteEventMap,
+  SiteEventMessage,
+  SiteEventMessageListener,
+  SiteEventName,
+  SiteRunResult,
+  SiteStatusEvent,
+} from './events.ts';

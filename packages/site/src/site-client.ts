@@ -1,136 +1,44 @@
 /**
  * A hospital's round loop, platform-free (no DOM, no Node APIs): connects to the coordinator, checks that its encoder
  * is the federation's, encodes its data once (through the caller's `loadData`), then for every round it takes part in
- * downloads the global model, evaluates it on the local test split, trains locally with `@facmic/learning`, evaluates
- * the result and submits the weights. It reconnects by itself and resumes where it was (same site identity: the
- * token), and resubmits an unacknowledged update after a reconnection (the coordinator acknowledges duplicates).
+ * downloads the global model, trains with {@link trainRound} and submits the weights. It reconnects by itself and
+ * resumes where it was (same site identity: the token), and resubmits an unacknowledged update after a reconnection
+ * (the coordinator acknowledges duplicates).
  *
- * The loop is driven by the coordinator's `round:update` snapshots, so a reconnection, a restart of the coordinator or
- * a missed message all end in the same place: act on the latest snapshot.
+ * Parts: `connection.ts` (handshake, reconnection, requests), `decide-round.ts` (what to do with a `round:update`,
+ * pure), `train-round.ts` (one round of local work). The loop acts on the newest `round:update` snapshot only.
  */
+import type { AdamL2, ModuleState } from '@facmic/learning';
+import { siteReadyAckSchema, type FederationConfig, type RoundUpdate, type SessionWelcome } from '@facmic/protocol';
+import { errorMessage, SiteConnection } from './connection.ts';
+import { decideRound } from './decide-round.ts';
 import {
-  AdamL2,
-  evaluate,
-  FeatureAttention,
-  getMethod,
-  moduleSpec,
-  trainLocal,
-  type FeatureMatrix,
-  type FeatureSet,
-  type ModuleState,
-  type TextFeatures,
-} from '@facmic/learning';
-import {
-  decodeTensors,
-  encodeTensors,
-  featuresAckSchema,
-  FEATURE_TENSOR_NAMES,
-  modelAckSchema,
-  PERMANENT_CONNECT_ERRORS,
-  PROTOCOL_VERSION,
-  readConnectError,
-  roundUpdateSchema,
-  sessionClosedSchema,
-  sessionWelcomeSchema,
-  SITE_NAMESPACE,
-  siteReadyAckSchema,
-  submissionAckSchema,
-  TensorEncodingError,
-  type EvalMetrics,
-  type FederationConfig,
-  type RoundUpdate,
-  type SessionWelcome,
-  type SitePhase,
-  type SiteRoundMetrics,
-  type SiteServerEvents,
-  type SiteClientEvents,
-  type TensorDtype,
-  type TensorSpec,
-} from '@facmic/protocol';
-import { io, type Socket } from 'socket.io-client';
-import type { z } from 'zod';
-import { SiteError, SiteEvents, type SiteErrorCode, type SiteEventListener, type SiteEventName, type SiteRunResult, type SiteStatusEvent } from './events.ts';
+  classifyError,
+  FATAL_SESSION_CODES,
+  SiteError,
+  SiteEvents,
+  type SiteEventListener,
+  type SiteEventMessageListener,
+  type SiteEventName,
+  type SiteRunResult,
+  type SiteStatusEvent,
+} from './events.ts';
+import { prepareSite, type Prepared } from './prepare-site.ts';
+import { fetchModel, submitUpdate } from './requests.ts';
+import { rowsOf } from './site-data.ts';
+import type { SiteClientOptions } from './site-options.ts';
+import { StatusReporter } from './status-reporter.ts';
+import { createOptimizer, trainRound, type TrainedUpdate } from './train-round.ts';
 
-/** The local encoder's identity, compared with the federation's before taking part. */
-export interface LocalEncoderIdentity {
-  modelId: string;
-  hash: string;
-}
-
-/** A site's data as features (labels are indices into the federation's `classNames`). */
-export interface SiteData {
-  train: FeatureSet;
-  /** Local test split for evaluating the global and local models; null to skip evaluation. */
-  test: FeatureSet | null;
-}
-
-export interface LoadDataContext {
-  federation: FederationConfig;
-  signal: AbortSignal;
-  /** Reports encoding progress (0..1) to the UI and the coordinator. */
-  progress: (fraction: number | null, message?: string) => void;
-}
-
-export interface SiteClientOptions {
-  /** Coordinator base URL, e.g. `http://10.0.0.5:3000` (the invite link's origin). */
-  coordinatorUrl: string;
-  federationId: string;
-  token: string;
-  /**
-   * The local encoder's identity, or a function that loads the encoder once the federation is known (its
-   * `federation.encoder.modelId` says which model to load).
-   */
-  encoder: LocalEncoderIdentity | ((federation: FederationConfig, signal: AbortSignal) => Promise<LocalEncoderIdentity>);
-  /** Encodes the local images (called once, after the encoder check). */
-  loadData: (context: LoadDataContext) => Promise<SiteData>;
-  /** Shown to admins, e.g. `facmic-web/0.1`. */
-  clientName?: string;
-  /** Value type of submitted weights (default float32; float16 halves the upload). */
-  weightsDtype?: TensorDtype;
-  /** Seed of local shuffling (default 0); the round number is added each round. */
-  seed?: number;
-  signal?: AbortSignal;
-  connection?: {
-    /** Socket.IO path (default `/socket.io`). */
-    path?: string;
-    transports?: ('websocket' | 'polling' | 'webtransport')[];
-    reconnectionDelayMs?: number;
-    reconnectionDelayMaxMs?: number;
-    /** Timeout of small requests (default 30 s). */
-    requestTimeoutMs?: number;
-    /** Timeout of a weight upload (default 120 s). */
-    uploadTimeoutMs?: number;
-  };
-  /** Least time between two progress reports to the coordinator (default 500 ms; phase changes go at once). */
-  statusIntervalMs?: number;
-}
-
-interface PendingSubmission {
-  round: number;
-  bytes: Uint8Array;
-  sampleCount: number;
-  metrics: SiteRoundMetrics;
-}
-
-interface FederationFeatures {
-  text: TextFeatures;
-  reference: FeatureMatrix;
-  checksum: string;
-}
-
-type SiteSocket = Socket<SiteServerEvents, SiteClientEvents>;
-
-/** Refusals mid-session after which the site cannot go on. */
-const FATAL_SESSION_CODES: readonly SiteErrorCode[] = ['SESSION_REPLACED', 'TOKEN_REVOKED', 'UNKNOWN_FEDERATION'];
+export type { LoadDataContext, LocalEncoderIdentity, SiteClientOptions } from './site-options.ts';
 
 export class SiteClient {
   private readonly events = new SiteEvents();
   private readonly abort = new AbortController();
-  private socket: SiteSocket | null = null;
+  private connection: SiteConnection | null = null;
   private welcome: SessionWelcome | null = null;
-  private encoderChecked = false;
-  private features: FederationFeatures | null = null;
-  private data: SiteData | null = null;
+  /** Encoder identity, features and data, each obtained once (a failed step is retried on the next welcome). */
+  private readonly prepared: Partial<Prepared> = {};
   private preparation: Promise<void> | null = null;
   /** `site:ready` acknowledged on the current connection. */
   private ready = false;
@@ -138,21 +46,26 @@ export class SiteClient {
   private pumping = false;
   private dirty = false;
   private optimizer: AdamL2 | null = null;
-  private pending: PendingSubmission | null = null;
+  private pending: TrainedUpdate | null = null;
   private readonly doneRounds = new Set<number>();
   private readonly acceptedRounds: number[] = [];
-  private roundAbort: AbortController | null = null;
-  private workingRound: number | null = null;
+  private work: { round: number; abort: AbortController } | null = null;
   private cachedModel: { round: number; state: ModuleState } | null = null;
-  private status: SiteStatusEvent = { phase: 'connecting', progress: null, round: null, message: null };
-  private lastStatusSentAt = 0;
-  private statusTimer: ReturnType<typeof setTimeout> | null = null;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly status: StatusReporter;
   private settle: { resolve: (r: SiteRunResult) => void; reject: (e: SiteError) => void } | null = null;
   private running: Promise<SiteRunResult> | null = null;
   private closed = false;
 
   constructor(private readonly options: SiteClientOptions) {
+    this.status = new StatusReporter(
+      (status) => { this.events.emit('status', status); },
+      (status) => {
+        if (this.closed || !this.connection?.connected) return false;
+        this.connection.sendStatus(status);
+        return true;
+      },
+      options.statusIntervalMs ?? 500,
+    );
     if (options.signal) {
       if (options.signal.aborted) this.abort.abort(options.signal.reason);
       else options.signal.addEventListener('abort', () => { this.stop(); }, { once: true });
@@ -163,9 +76,14 @@ export class SiteClient {
     return this.events.on(type, listener);
   }
 
+  /** Every event as one `{ name, data }` message (for relays such as the web worker's). */
+  onAny(listener: SiteEventMessageListener): () => void {
+    return this.events.onAny(listener);
+  }
+
   /** The latest status (phase, progress, round). */
   get currentStatus(): SiteStatusEvent {
-    return this.status;
+    return this.status.current;
   }
 
   /** The federation, once the coordinator welcomed this site. */
@@ -188,102 +106,32 @@ export class SiteClient {
       this.settle = { resolve, reject };
     });
     if (this.abort.signal.aborted) {
-      this.finish({ reason: 'aborted' });
+      this.finish('aborted');
       return this.running;
     }
-    this.connect();
+    this.connection = new SiteConnection(this.options, {
+      connected: () => { this.events.emit('connection', { connected: true, reason: null }); },
+      disconnected: (reason) => {
+        this.ready = false;
+        this.events.emit('connection', { connected: false, reason });
+      },
+      ended: (error) => { this.fail(error); },
+      retrying: (reason) => { this.events.emit('connection', { connected: false, reason }); },
+      welcome: (welcome) => { this.onWelcome(welcome); },
+      roundUpdate: (update) => { this.onRoundUpdate(update); },
+      malformed: (message) => { this.events.emit('error', { code: 'PROTOCOL_VIOLATION', message, fatal: false }); },
+    });
+    this.connection.open();
     return this.running;
   }
 
   /** Stops cleanly: aborts local work, disconnects, and resolves `run()` with `aborted`. */
   stop(): void {
     if (!this.abort.signal.aborted) this.abort.abort(new Error('site stopped'));
-    this.finish({ reason: 'aborted' });
+    this.finish('aborted');
   }
 
-  private connect(): void {
-    const connection = this.options.connection ?? {};
-    const url = this.options.coordinatorUrl.replace(/\/+$/, '') + SITE_NAMESPACE;
-    const socket: SiteSocket = io(url, {
-      path: connection.path ?? '/socket.io',
-      auth: {
-        protocolVersion: PROTOCOL_VERSION,
-        federationId: this.options.federationId,
-        siteToken: this.options.token,
-        ...(this.options.clientName === undefined ? {} : { client: this.options.clientName }),
-      },
-      reconnection: true,
-      reconnectionDelay: connection.reconnectionDelayMs ?? 1000,
-      reconnectionDelayMax: connection.reconnectionDelayMaxMs ?? 10_000,
-      ...(connection.transports ? { transports: connection.transports } : {}),
-      autoConnect: false,
-    });
-    this.socket = socket;
-
-    socket.on('connect', () => {
-      this.events.emit('connection', { connected: true, reason: null });
-    });
-    socket.on('disconnect', (reason) => {
-      this.ready = false;
-      this.events.emit('connection', { connected: false, reason });
-      if (this.closed) return;
-      // A server-side disconnect (e.g. a coordinator shutting down) does not reconnect by itself.
-      if (reason === 'io server disconnect') this.scheduleReconnect();
-    });
-    socket.on('connect_error', (error) => {
-      if (this.closed) return;
-      const refusal = readConnectError(error);
-      if (refusal && PERMANENT_CONNECT_ERRORS.includes(refusal.code)) {
-        this.fail(new SiteError(refusal.code, refusal.message));
-        return;
-      }
-      this.events.emit('connection', { connected: false, reason: refusal?.message ?? error.message });
-      // Refusals from the coordinator's middleware (e.g. RATE_LIMITED) stop Socket.IO's own retries.
-      if (!socket.active) this.scheduleReconnect();
-    });
-    socket.on('session:welcome', (payload) => {
-      this.onWelcome(payload);
-    });
-    socket.on('round:update', (payload) => {
-      const parsed = roundUpdateSchema.safeParse(payload);
-      if (!parsed.success) {
-        this.events.emit('error', { code: 'PROTOCOL_VIOLATION', message: 'malformed round:update from the coordinator', fatal: false });
-        return;
-      }
-      this.onRoundUpdate(parsed.data);
-    });
-    socket.on('session:closed', (payload) => {
-      const parsed = sessionClosedSchema.safeParse(payload);
-      const code = parsed.success ? parsed.data.code : 'SESSION_REPLACED';
-      this.fail(new SiteError(code, parsed.success ? parsed.data.message : 'the coordinator closed this session'));
-    });
-    socket.connect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.reconnectTimer !== null || this.closed) return;
-    const delay = this.options.connection?.reconnectionDelayMs ?? 1000;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (!this.closed && this.socket && !this.socket.connected) this.socket.connect();
-    }, delay);
-  }
-
-  private onWelcome(payload: unknown): void {
-    const parsed = sessionWelcomeSchema.safeParse(payload);
-    if (!parsed.success) {
-      this.fail(new SiteError('PROTOCOL_VIOLATION', 'malformed session:welcome from the coordinator'));
-      return;
-    }
-    const welcome = parsed.data;
-    if (welcome.federation.id !== this.options.federationId) {
-      this.fail(new SiteError('PROTOCOL_VIOLATION', `welcomed to federation ${welcome.federation.id}, asked for ${this.options.federationId}`));
-      return;
-    }
-    if (this.welcome && this.welcome.site.id !== welcome.site.id) {
-      this.fail(new SiteError('PROTOCOL_VIOLATION', 'the coordinator changed this site identity'));
-      return;
-    }
+  private onWelcome(welcome: SessionWelcome): void {
     this.welcome = welcome;
     this.ready = false;
     this.events.emit('welcome', welcome);
@@ -295,17 +143,25 @@ export class SiteClient {
   /** Encoder check, features and local data (once), then `site:ready` on this connection. */
   private async prepareAndAnnounce(): Promise<void> {
     try {
-      this.preparation ??= this.prepare().catch((error: unknown) => {
+      const federation = this.federation;
+      if (!federation) return;
+      this.preparation ??= prepareSite({
+        federation,
+        encoder: this.options.encoder,
+        loadData: this.options.loadData,
+        connection: this.requireConnection(),
+        signal: this.abort.signal,
+        prepared: this.prepared,
+        setStatus: (status) => { this.status.set(status); },
+      }).catch((error: unknown) => {
         this.preparation = null;
         throw error;
       });
       await this.preparation;
-      if (this.closed) return;
-      const socket = this.socket;
-      const data = this.data;
-      const identity = this.identity;
-      if (!socket?.connected || !data || !identity) return;
-      const answer = await this.request(siteReadyAckSchema, 'site:ready', {
+      const { connection } = this;
+      const { data, identity } = this.prepared;
+      if (this.closed || !connection?.connected || !data || !identity) return;
+      const answer = await connection.request(siteReadyAckSchema, 'site:ready', {
         encoderHash: identity.hash,
         trainSamples: rowsOf(data.train),
         testSamples: data.test ? rowsOf(data.test) : 0,
@@ -322,73 +178,25 @@ export class SiteClient {
     }
   }
 
-  private identity: LocalEncoderIdentity | null = null;
-
-  private async prepare(): Promise<void> {
-    const federation = this.federation;
-    if (!federation) return;
-    const signal = this.abort.signal;
-    if (!this.encoderChecked) {
-      this.setStatus({ phase: 'loading', progress: null, round: null, message: `loading encoder ${federation.encoder.modelId}` });
-      const encoder = this.options.encoder;
-      const identity = typeof encoder === 'function' ? await encoder(federation, signal) : encoder;
-      if (identity.hash !== federation.encoder.hash) {
-        throw new SiteError(
-          'ENCODER_MISMATCH',
-          `This site's encoder (${identity.modelId}, hash ${identity.hash.slice(0, 12)}) differs from the federation's ` +
-            `(${federation.encoder.modelId}, hash ${federation.encoder.hash.slice(0, 12)}): its features would not be comparable, so it does not take part.`,
-        );
-      }
-      this.identity = identity;
-      this.encoderChecked = true;
-    }
-    if (!this.features) this.features = await this.fetchFeatures(federation);
-    if (!this.data) {
-      this.setStatus({ phase: 'encoding', progress: 0, round: null, message: null });
-      const data = await this.options.loadData({
-        federation,
-        signal,
-        progress: (fraction, message) => {
-          this.setStatus({ phase: 'encoding', progress: fraction, round: null, message: message ?? null });
-        },
-      });
-      checkData(data, federation);
-      this.data = data;
-      this.setStatus({ phase: 'ready', progress: null, round: null, message: null });
-    }
+  private requireConnection(): SiteConnection {
+    if (!this.connection) throw new SiteError('CONNECTION_LOST', 'not connected');
+    return this.connection;
   }
 
-  private async fetchFeatures(federation: FederationConfig): Promise<FederationFeatures> {
-    const answer = await this.request(featuresAckSchema, 'features:get', {});
-    if (!answer.ok) throw new SiteError(answer.code, answer.message);
-    const dim = federation.encoder.featureDim;
-    const expected: TensorSpec = {
-      [FEATURE_TENSOR_NAMES.text]: [federation.classNames.length, dim],
-      [FEATURE_TENSOR_NAMES.reference]: [federation.features.referenceCount, dim],
-    };
-    const decoded = decodeTensors(answer.data, { expected });
-    const text = decoded.tensors[FEATURE_TENSOR_NAMES.text];
-    const reference = decoded.tensors[FEATURE_TENSOR_NAMES.reference];
-    if (!text || !reference) throw new SiteError('PROTOCOL_VIOLATION', 'features file lacks text or reference features');
-    return { text: { dim, features: text.data }, reference: { dim, features: reference.data }, checksum: decoded.checksum };
+  private local() {
+    return { ready: this.ready, doneRounds: this.doneRounds, pendingRound: this.pending?.round ?? null, workingRound: this.work?.round ?? null };
   }
 
   private onRoundUpdate(update: RoundUpdate): void {
     if (this.closed) return;
     this.latest = update;
     this.events.emit('round', update);
-    if (this.workingRound !== null && !this.keepsWorking(update, this.workingRound)) {
-      this.roundAbort?.abort(new Error(`round ${this.workingRound} is over`));
-    }
+    if (this.work && decideRound(update, this.local()).abortWork) this.work.abort.abort(new Error(`round ${this.work.round} is over`));
     this.dirty = true;
     void this.pump();
   }
 
-  private keepsWorking(update: RoundUpdate, round: number): boolean {
-    const open = update.status === 'training' || (update.status === 'paused' && update.pausedFrom === 'training');
-    return update.round === round && open && update.participating;
-  }
-
+  /** Acts on the newest snapshot, one at a time. */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
@@ -403,60 +211,57 @@ export class SiteClient {
     }
   }
 
-  /** Downloads the newest global model once the federation has ended, so the site keeps the final shared model. */
-  private async fetchFinalModel(update: RoundUpdate): Promise<void> {
-    const federation = this.federation;
-    if (!federation || this.cachedModel?.round === update.latestModelRound) return;
-    try {
-      const answer = await this.request(modelAckSchema, 'model:get', { round: update.latestModelRound });
-      if (!answer.ok) throw new SiteError(answer.code, answer.message);
-      const state = decodeTensors(answer.data, { expected: specOf(federation.module.kind, federation.module.featureDim) }).tensors;
-      this.cachedModel = { round: update.latestModelRound, state };
-      this.events.emit('model', { round: update.latestModelRound, checksum: answer.checksum, bytes: answer.data.byteLength, state, final: true });
-    } catch (error) {
-      // The federation is over either way; the site just has no copy of the final model.
-      this.events.emit('error', { code: error instanceof SiteError ? error.code : 'PROTOCOL_VIOLATION', message: `final model: ${error instanceof Error ? error.message : String(error)}`, fatal: false });
+  private async act(update: RoundUpdate): Promise<void> {
+    const decision = decideRound(update, this.local());
+    if (decision.acknowledged !== null) {
+      if (this.pending?.round === decision.acknowledged) this.pending = null;
+      this.doneRounds.add(decision.acknowledged);
+    }
+    const next = decision.next;
+    switch (next.kind) {
+      case 'finish':
+        if (next.reason === 'finished') await this.fetchFinalModel(update);
+        this.status.set({ phase: next.reason, progress: null, round: update.round, message: null });
+        this.finish(next.reason);
+        return;
+      case 'not-ready':
+        return;
+      case 'take-part':
+        await this.takePart(next.round);
+        return;
+      case 'wait':
+        this.status.set({ phase: next.phase, progress: null, round: update.round, message: next.message });
+        return;
     }
   }
 
-  private async act(update: RoundUpdate): Promise<void> {
-    if (update.status === 'finished') {
-      await this.fetchFinalModel(update);
-      this.setStatus({ phase: 'finished', progress: null, round: update.round, message: null });
-      this.finish({ reason: 'finished' });
-      return;
+  /** Downloads the newest global model once the federation has ended, so the site keeps the final shared model. */
+  private async fetchFinalModel(update: RoundUpdate): Promise<void> {
+    if (!this.federation || this.cachedModel?.round === update.latestModelRound) return;
+    try {
+      await this.downloadModel(update.latestModelRound, true);
+    } catch (error) {
+      // The federation is over either way; the site just has no copy of the final model.
+      this.events.emit('error', { code: error instanceof SiteError ? error.code : 'PROTOCOL_VIOLATION', message: `final model: ${errorMessage(error)}`, fatal: false });
     }
-    if (update.status === 'stopped') {
-      this.setStatus({ phase: 'stopped', progress: null, round: update.round, message: null });
-      this.finish({ reason: 'stopped' });
-      return;
-    }
-    if (!this.ready) return;
-    if (update.submitted) {
-      if (this.pending?.round === update.round) this.pending = null;
-      this.doneRounds.add(update.round);
-    }
-    if (this.keepsWorking(update, update.round) && !update.submitted && !this.doneRounds.has(update.round)) {
-      await this.takePart(update.round);
-      return;
-    }
-    if (update.status === 'paused') {
-      this.setStatus({ phase: 'paused', progress: null, round: update.round, message: null });
-    } else if (update.submitted && update.status === 'training') {
-      this.setStatus({ phase: 'submitted', progress: null, round: update.round, message: null });
-    } else {
-      const message = update.status === 'training' && !update.participating ? 'joined mid-round: training from the next round' : null;
-      this.setStatus({ phase: 'waiting', progress: null, round: update.round, message });
-    }
+  }
+
+  private async downloadModel(round: number, final: boolean): Promise<ModuleState> {
+    const federation = this.federation;
+    if (!federation) throw new SiteError('PROTOCOL_VIOLATION', 'not welcomed');
+    const model = await fetchModel(this.requireConnection(), federation, round);
+    this.cachedModel = { round, state: model.state };
+    this.events.emit('model', { round, checksum: model.checksum, bytes: model.bytes, state: model.state, final });
+    return model.state;
   }
 
   /** Trains and submits round `round` (or resubmits the update already trained for it). */
   private async takePart(round: number): Promise<void> {
     if (this.pending?.round !== round) {
       this.pending = null;
-      this.workingRound = round;
-      this.roundAbort = new AbortController();
-      const signal = AbortSignal.any([this.abort.signal, this.roundAbort.signal]);
+      const abort = new AbortController();
+      this.work = { round, abort };
+      const signal = AbortSignal.any([this.abort.signal, abort.signal]);
       try {
         this.pending = await this.train(round, signal);
       } catch (error) {
@@ -466,110 +271,50 @@ export class SiteClient {
         if (!(error instanceof SiteError && error.code === 'CONNECTION_LOST')) this.doneRounds.add(round);
         return;
       } finally {
-        this.workingRound = null;
-        this.roundAbort = null;
+        this.work = null;
       }
     }
     await this.submit(this.pending);
   }
 
-  private async train(round: number, signal: AbortSignal): Promise<PendingSubmission> {
-    const federation = this.federation;
-    const data = this.data;
-    const features = this.features;
+  private async train(round: number, signal: AbortSignal): Promise<TrainedUpdate> {
+    const { federation } = this;
+    const { data, features } = this.prepared;
     if (!federation || !data || !features) throw new SiteError('PROTOCOL_VIOLATION', 'not prepared');
-    const { kind, featureDim: dim } = federation.module;
-    const spec = specOf(kind, dim);
-
-    let state: ModuleState;
-    if (this.cachedModel?.round === round - 1) {
-      state = this.cachedModel.state;
-    } else {
-      this.setStatus({ phase: 'downloading', progress: null, round, message: null });
-      const answer = await this.request(modelAckSchema, 'model:get', { round: round - 1 });
-      if (!answer.ok) throw new SiteError(answer.code, answer.message);
-      state = decodeTensors(answer.data, { expected: spec }).tensors;
-      this.cachedModel = { round: round - 1, state };
-      this.events.emit('model', { round: round - 1, checksum: answer.checksum, bytes: answer.data.byteLength, state, final: false });
+    let globalState = this.cachedModel?.round === round - 1 ? this.cachedModel.state : null;
+    if (!globalState) {
+      this.status.set({ phase: 'downloading', progress: null, round, message: null });
+      globalState = await this.downloadModel(round - 1, false);
     }
     signal.throwIfAborted();
-
-    const module = FeatureAttention.fromState(kind, dim, state);
-    try {
-      let globalMetrics: EvalMetrics | null = null;
-      if (data.test) {
-        this.setStatus({ phase: 'evaluating', progress: null, round, message: 'global model on the local test split' });
-        globalMetrics = toEvalMetrics(await evaluate(module, data.test, features.text));
-        this.events.emit('evaluated', { round, model: 'global', metrics: globalMetrics });
-      }
-      signal.throwIfAborted();
-
-      const training = federation.training;
-      const method = getMethod(federation.method);
-      this.optimizer ??= new AdamL2({
-        learningRate: training.optimizer.learningRate,
-        beta1: training.optimizer.betas[0],
-        beta2: training.optimizer.betas[1],
-        epsilon: training.optimizer.epsilon,
-        weightDecay: training.optimizer.weightDecay,
-      });
-      this.setStatus({ phase: 'training', progress: 0, round, message: null });
-      const started = Date.now();
-      const result = await trainLocal(module, data.train, {
-        textFeatures: features.text,
-        lmmd: method.lmmd,
-        reference: method.lmmd ? features.reference : null,
-        seed: (this.options.seed ?? 0) * 100_003 + round,
-        batchSize: training.batchSize,
-        epochs: training.localEpochs,
-        ...(training.maxStepsPerRound === null ? {} : { maxSteps: training.maxStepsPerRound }),
-        optimizer: this.optimizer,
-        signal,
-        onStep: (progress) => {
-          this.events.emit('step', { round, step: progress.step, totalSteps: progress.totalSteps, loss: progress.losses.total });
-          this.setStatus({ phase: 'training', progress: progress.step / progress.totalSteps, round, message: null });
-        },
-      });
-      const trainSeconds = (Date.now() - started) / 1000;
-
-      let localMetrics: EvalMetrics | null = null;
-      if (data.test) {
-        this.setStatus({ phase: 'evaluating', progress: null, round, message: 'local model on the local test split' });
-        localMetrics = toEvalMetrics(await evaluate(module, data.test, features.text));
-        this.events.emit('evaluated', { round, model: 'local', metrics: localMetrics });
-      }
-      const trained = await module.exportState();
-      signal.throwIfAborted();
-      const losses = result.losses.map((l) => l.total).filter((l) => Number.isFinite(l));
-      const metrics: SiteRoundMetrics = {
-        trainLoss: losses.length > 0 ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
-        steps: result.steps,
-        trainSeconds,
-        globalModel: globalMetrics,
-        localModel: localMetrics,
-      };
-      const { bytes } = encodeTensors(trained, { dtype: this.options.weightsDtype ?? 'float32', float32Names: counterNames(kind, dim) });
-      return { round, bytes, sampleCount: result.numSamples, metrics };
-    } finally {
-      module.dispose();
-    }
+    // One optimizer for the whole federation: Adam's moments carry over from round to round.
+    this.optimizer ??= createOptimizer(federation.training);
+    return trainRound({
+      round,
+      federation,
+      data,
+      features,
+      globalState,
+      optimizer: this.optimizer,
+      seed: (this.options.seed ?? 0) * 100_003 + round,
+      weightsDtype: this.options.weightsDtype ?? 'float32',
+      signal,
+      onPhase: (phase, progress, message) => { this.status.set({ phase, progress, round, message }); },
+      onEvaluated: (event) => { this.events.emit('evaluated', event); },
+      onStep: (event) => { this.events.emit('step', event); },
+    });
   }
 
-  private async submit(pending: PendingSubmission): Promise<void> {
-    const socket = this.socket;
-    if (!socket?.connected) {
-      this.setStatus({ phase: 'submitting', progress: null, round: pending.round, message: 'waiting for the connection to come back' });
+  private async submit(pending: TrainedUpdate): Promise<void> {
+    const connection = this.connection;
+    if (!connection?.connected) {
+      this.status.set({ phase: 'submitting', progress: null, round: pending.round, message: 'waiting for the connection to come back' });
       return; // resubmitted after the next welcome
     }
-    this.setStatus({ phase: 'submitting', progress: null, round: pending.round, message: null });
-    let answer: z.output<typeof submissionAckSchema>;
+    this.status.set({ phase: 'submitting', progress: null, round: pending.round, message: null });
+    let answer;
     try {
-      answer = await this.request(
-        submissionAckSchema,
-        'round:submit',
-        { federationId: this.options.federationId, round: pending.round, sampleCount: pending.sampleCount, weights: pending.bytes, metrics: pending.metrics },
-        this.options.connection?.uploadTimeoutMs ?? 120_000,
-      );
+      answer = await submitUpdate(connection, this.options.federationId, pending);
     } catch (error) {
       // Timeout or disconnection: the update stays pending and is sent again once reconnected.
       this.events.emit('error', { code: 'CONNECTION_LOST', message: `submission of round ${pending.round} not acknowledged: ${errorMessage(error)}`, fatal: false });
@@ -579,105 +324,40 @@ export class SiteClient {
     this.doneRounds.add(pending.round);
     if (answer.ok) {
       this.acceptedRounds.push(pending.round);
-      this.events.emit('submitted', {
-        round: pending.round,
-        sampleCount: pending.sampleCount,
-        bytes: pending.bytes.byteLength,
-        checksum: answer.checksum,
-        duplicate: answer.duplicate,
-        metrics: pending.metrics,
-      });
-      this.setStatus({ phase: 'submitted', progress: null, round: pending.round, message: null });
-    } else {
-      if (FATAL_SESSION_CODES.includes(answer.code)) {
-        this.fail(new SiteError(answer.code, answer.message));
-        return;
-      }
-      this.events.emit('refused', { round: pending.round, code: answer.code, message: answer.message });
-      this.setStatus({ phase: 'waiting', progress: null, round: pending.round, message: `round ${pending.round} refused: ${answer.message}` });
+      this.events.emit('submitted', { round: pending.round, sampleCount: pending.sampleCount, bytes: pending.bytes.byteLength, checksum: answer.checksum, duplicate: answer.duplicate, metrics: pending.metrics });
+      this.status.set({ phase: 'submitted', progress: null, round: pending.round, message: null });
+      return;
     }
-  }
-
-  /** An acked request, validated against its ack schema. Throws on timeout, disconnection or a malformed answer. */
-  private async request<S extends z.ZodType>(schema: S, event: keyof SiteClientEvents, payload: unknown, timeoutMs?: number): Promise<z.output<S>> {
-    const socket = this.socket;
-    if (!socket?.connected) throw new SiteError('CONNECTION_LOST', `not connected (${event})`);
-    const timeout = timeoutMs ?? this.options.connection?.requestTimeoutMs ?? 30_000;
-    const untyped = socket as unknown as Socket;
-    // A lost connection fails the request at once (rather than at its timeout): the next welcome retries it.
-    const raw: unknown = await new Promise((resolve, reject) => {
-      const onDisconnect = (reason: string) => {
-        reject(new SiteError('CONNECTION_LOST', `connection lost during ${event} (${reason})`));
-      };
-      untyped.once('disconnect', onDisconnect);
-      untyped
-        .timeout(timeout)
-        .emitWithAck(event, payload)
-        .then(resolve, (error: unknown) => {
-          // Socket.IO rejects with a plain Error when the ack times out.
-          reject(new SiteError('CONNECTION_LOST', `no answer to ${event} (${errorMessage(error)})`));
-        })
-        .finally(() => untyped.off('disconnect', onDisconnect));
-    });
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new SiteError('PROTOCOL_VIOLATION', `malformed answer to ${event}`);
-    return parsed.data;
-  }
-
-  private setStatus(status: SiteStatusEvent): void {
-    const phaseChanged = status.phase !== this.status.phase || status.round !== this.status.round;
-    this.status = status;
-    this.events.emit('status', status);
-    const interval = this.options.statusIntervalMs ?? 500;
-    const now = Date.now();
-    if (phaseChanged || now - this.lastStatusSentAt >= interval) {
-      this.sendStatus();
-    } else {
-      this.statusTimer ??= setTimeout(() => {
-        this.statusTimer = null;
-        this.sendStatus();
-      }, interval - (now - this.lastStatusSentAt));
+    if (FATAL_SESSION_CODES.includes(answer.code)) {
+      this.fail(new SiteError(answer.code, answer.message));
+      return;
     }
-  }
-
-  private sendStatus(): void {
-    const socket = this.socket;
-    if (!socket?.connected || this.closed) return;
-    this.lastStatusSentAt = Date.now();
-    const { phase, progress, round, message } = this.status;
-    socket.emit('site:status', { phase: phase satisfies SitePhase, progress, round, message: message?.slice(0, 300) ?? null });
+    this.events.emit('refused', { round: pending.round, code: answer.code, message: answer.message });
+    this.status.set({ phase: 'waiting', progress: null, round: pending.round, message: `round ${pending.round} refused: ${answer.message}` });
   }
 
   private handleError(error: unknown, context: string): void {
     if (this.closed) return;
-    if (error instanceof SiteError) {
-      const fatal = error.code === 'ENCODER_MISMATCH' || error.code === 'LOCAL_DATA_INVALID' || FATAL_SESSION_CODES.includes(error.code);
-      if (fatal) {
-        this.fail(error);
-        return;
-      }
-      this.events.emit('error', { code: error.code, message: `${context}: ${error.message}`, fatal: false });
+    const kind = classifyError(error, context);
+    if ('fatal' in kind) {
+      this.fail(kind.fatal);
       return;
     }
-    if (error instanceof TensorEncodingError) {
-      this.events.emit('error', { code: 'PROTOCOL_VIOLATION', message: `${context}: ${error.message}`, fatal: false });
-      return;
-    }
-    this.events.emit('error', { code: 'TRAINING_FAILED', message: `${context}: ${errorMessage(error)}`, fatal: false });
-    this.setStatus({ phase: 'error', progress: null, round: this.latest?.round ?? null, message: `${context}: ${errorMessage(error)}`.slice(0, 300) });
+    this.events.emit('error', { ...kind.report, fatal: false });
+    if (kind.problem) this.status.set({ phase: 'error', progress: null, round: this.latest?.round ?? null, message: kind.report.message.slice(0, 300) });
   }
 
   private fail(error: SiteError): void {
     if (this.closed) return;
-    this.setStatus({ phase: 'error', progress: null, round: this.latest?.round ?? null, message: error.message.slice(0, 300) });
+    this.status.set({ phase: 'error', progress: null, round: this.latest?.round ?? null, message: error.message.slice(0, 300) });
     this.events.emit('error', { code: error.code, message: error.message, fatal: true });
     this.close();
     this.settle?.reject(error);
   }
 
-  private finish(result: { reason: SiteRunResult['reason'] }): void {
+  private finish(reason: SiteRunResult['reason']): void {
     if (this.closed) return;
-    const outcome: SiteRunResult = { reason: result.reason, roundsSubmitted: [...this.acceptedRounds] };
+    const outcome: SiteRunResult = { reason, roundsSubmitted: [...this.acceptedRounds] };
     this.close();
     this.events.emit('finished', outcome);
     this.settle?.resolve(outcome);
@@ -685,19 +365,11 @@ export class SiteClient {
 
   private close(): void {
     this.closed = true;
-    this.roundAbort?.abort(new Error('site closed'));
+    this.work?.abort.abort(new Error('site closed'));
     if (!this.abort.signal.aborted) this.abort.abort(new Error('site closed'));
-    if (this.statusTimer !== null) clearTimeout(this.statusTimer);
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    const socket = this.socket;
-    if (socket) {
-      // Flush the last status (finished, stopped, error) before leaving.
-      if (socket.connected) {
-        const { phase, progress, round, message } = this.status;
-        socket.emit('site:status', { phase, progress, round, message: message?.slice(0, 300) ?? null });
-      }
-      socket.disconnect();
-    }
+    this.status.dispose();
+    // Flush the last status (finished, stopped, error) before leaving.
+    this.connection?.close(this.status.current);
     // The optimizer may still be used by a training step that is unwinding; free it once that is done.
     const optimizer = this.optimizer;
     this.optimizer = null;
@@ -712,40 +384,4 @@ export class SiteClient {
 /** Creates a site client; call `run()` to take part. */
 export function createSiteClient(options: SiteClientOptions): SiteClient {
   return new SiteClient(options);
-}
-
-function specOf(kind: FederationConfig['module']['kind'], dim: number): TensorSpec {
-  return Object.fromEntries(moduleSpec(kind, dim).map((entry) => [entry.name, entry.shape]));
-}
-
-function counterNames(kind: FederationConfig['module']['kind'], dim: number): string[] {
-  return moduleSpec(kind, dim).filter((entry) => entry.kind === 'counter').map((entry) => entry.name);
-}
-
-function rowsOf(set: FeatureSet): number {
-  return set.dim > 0 ? Math.floor(set.features.length / set.dim) : 0;
-}
-
-function toEvalMetrics(evaluation: { accuracy: number; balancedAccuracy: number; count: number }): EvalMetrics {
-  return { accuracy: evaluation.accuracy, balancedAccuracy: evaluation.balancedAccuracy, samples: evaluation.count };
-}
-
-function checkData(data: SiteData, federation: FederationConfig): void {
-  const dim = federation.encoder.featureDim;
-  const classes = federation.classNames.length;
-  const check = (set: FeatureSet, what: string, minRows: number) => {
-    if (set.dim !== dim) throw new SiteError('LOCAL_DATA_INVALID', `${what} features have dimension ${set.dim}; the federation's encoder gives ${dim}`);
-    const rows = rowsOf(set);
-    if (set.features.length !== rows * dim || set.labels.length !== rows) throw new SiteError('LOCAL_DATA_INVALID', `${what}: ${set.labels.length} labels for ${rows} feature rows`);
-    if (rows < minRows) throw new SiteError('LOCAL_DATA_INVALID', `${what} has ${rows} images; at least ${minRows} are needed`);
-    for (const label of set.labels) {
-      if (!(label >= 0 && label < classes)) throw new SiteError('LOCAL_DATA_INVALID', `${what}: label ${label} is not one of the federation's ${classes} classes`);
-    }
-  };
-  check(data.train, 'training data', 2);
-  if (data.test) check(data.test, 'test data', 1);
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

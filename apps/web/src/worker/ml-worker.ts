@@ -172,39 +172,11 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
       loadData: (context) => loadData(current, context.federation, context.signal, context.progress),
     });
     current.site = site;
-    site.on('welcome', (welcome) => {
-      post({ type: 'welcome', welcome });
-    });
-    site.on('connection', (c) => {
-      post({ type: 'connection', connected: c.connected, reason: c.reason });
-    });
-    site.on('round', (round) => {
-      post({ type: 'round', round });
-    });
-    site.on('status', (status) => {
-      post({ type: 'status', status });
-    });
-    site.on('evaluated', (e) => {
-      post({ type: 'evaluated', round: e.round, model: e.model, metrics: e.metrics });
-    });
-    site.on('step', (s) => {
-      post({ type: 'step', round: s.round, step: s.step, totalSteps: s.totalSteps, loss: s.loss });
+    site.onAny((event) => {
+      post({ type: 'site', event });
     });
     site.on('model', (m) => {
       if (current.globalModel === null || m.round >= current.globalModel.round) current.globalModel = { round: m.round, state: m.state, final: m.final };
-      post({ type: 'model', round: m.round, bytes: m.bytes, final: m.final });
-    });
-    site.on('submitted', (s) => {
-      post({ type: 'submitted', round: s.round, bytes: s.bytes, sampleCount: s.sampleCount, metrics: s.metrics });
-    });
-    site.on('refused', (r) => {
-      post({ type: 'refused', round: r.round, code: r.code, message: r.message });
-    });
-    site.on('error', (e) => {
-      post({ type: 'error', code: e.code, message: e.message, fatal: e.fatal });
-    });
-    site.on('finished', (result) => {
-      post({ type: 'finished', result });
     });
     await site.run().catch(() => {
       // Fatal errors were already posted through the 'error' event.

@@ -2,9 +2,9 @@
  * Messages between the hospital page and its ML worker (inside one browser tab; nothing here goes over the network:
  * the wire messages to the coordinator are `@facmic/protocol`'s and are sent by `@facmic/site` inside the worker).
  */
-import type { EvalMetrics, FederationConfig, RoundUpdate, SessionWelcome, SiteRoundMetrics } from '@facmic/protocol';
+import type { FederationConfig } from '@facmic/protocol';
 import type { RgbaImage } from '@facmic/encoder';
-import type { SiteErrorCode, SiteRunResult, SiteStatusEvent } from '@facmic/site';
+import type { SiteEventMessage } from '@facmic/site';
 import type { SplitPart } from '../lib/local-split.ts';
 import type { ModelFile } from '../lib/model-file.ts';
 
@@ -102,12 +102,13 @@ export interface ClassifyResult {
   readonly model: ClassifyModel;
 }
 
+/**
+ * What the worker tells its page. `site` relays every event of `@facmic/site`'s round loop as it is (one generic
+ * message built from the site's event map, so a site event is declared once); the others are the worker's own.
+ */
 export type WorkerToPage =
   | { type: 'device'; device: DeviceReport }
-  | { type: 'welcome'; welcome: SessionWelcome }
-  | { type: 'connection'; connected: boolean; reason: string | null }
-  | { type: 'round'; round: RoundUpdate }
-  | { type: 'status'; status: SiteStatusEvent }
+  | { type: 'site'; event: SiteEventMessage }
   | { type: 'model-loading'; loading: ModelLoading }
   | { type: 'encoder-ready'; encoder: EncoderSummary }
   | { type: 'saved-dataset'; exists: boolean }
@@ -116,13 +117,8 @@ export type WorkerToPage =
   | { type: 'encoding-cancelled' }
   | { type: 'dataset-ready'; summary: DatasetSummary }
   | { type: 'dataset-refused'; message: string }
-  | { type: 'evaluated'; round: number; model: 'global' | 'local'; metrics: EvalMetrics }
-  | { type: 'step'; round: number; step: number; totalSteps: number; loss: number }
-  | { type: 'submitted'; round: number; bytes: number; sampleCount: number; metrics: SiteRoundMetrics }
-  | { type: 'model'; round: number; bytes: number; final: boolean }
-  | { type: 'refused'; round: number; code: SiteErrorCode; message: string }
+  /** A failure of the worker itself (encoder load, storage, start-up); the round loop's errors come as `site` events. */
   | { type: 'error'; code: string; message: string; fatal: boolean }
-  | { type: 'finished'; result: SiteRunResult }
   | { type: 'classified'; result: ClassifyResult }
   | { type: 'demo-preview'; siteIndex: number; images: readonly { readonly className: string; readonly image: RgbaImage }[] }
   | { type: 'classify-failed'; requestId: number; message: string };

@@ -2,31 +2,35 @@
 import { updateRound, type SiteSession } from '../../lib/site-session.ts';
 import type { WorkerToPage } from '../../worker/worker-messages.ts';
 
-/** Applies one worker message to the saved session (round results, names). */
+/** Applies one worker message (the site events it relays) to the saved session (round results, names). */
 export function sessionAfter(session: SiteSession, message: WorkerToPage, now: number): SiteSession {
-  switch (message.type) {
+  if (message.type !== 'site') return session;
+  const event = message.event;
+  switch (event.name) {
     case 'welcome':
-      return { ...session, siteName: message.welcome.site.name, federationName: message.welcome.federation.name, updatedAt: now };
+      return { ...session, siteName: event.data.site.name, federationName: event.data.federation.name, updatedAt: now };
     case 'evaluated':
-      return { ...session, rounds: updateRound(session.rounds, message.round, message.model === 'global' ? { globalModel: message.metrics } : { localModel: message.metrics }), updatedAt: now };
-    case 'submitted':
+      return { ...session, rounds: updateRound(session.rounds, event.data.round, event.data.model === 'global' ? { globalModel: event.data.metrics } : { localModel: event.data.metrics }), updatedAt: now };
+    case 'submitted': {
+      const { round, bytes, metrics } = event.data;
       return {
         ...session,
-        rounds: updateRound(session.rounds, message.round, {
-          bytesSent: message.bytes,
+        rounds: updateRound(session.rounds, round, {
+          bytesSent: bytes,
           submittedAt: now,
-          steps: message.metrics.steps,
-          trainSeconds: message.metrics.trainSeconds,
-          trainLoss: message.metrics.trainLoss,
-          ...(message.metrics.globalModel ? { globalModel: message.metrics.globalModel } : {}),
-          ...(message.metrics.localModel ? { localModel: message.metrics.localModel } : {}),
+          steps: metrics.steps,
+          trainSeconds: metrics.trainSeconds,
+          trainLoss: metrics.trainLoss,
+          ...(metrics.globalModel ? { globalModel: metrics.globalModel } : {}),
+          ...(metrics.localModel ? { localModel: metrics.localModel } : {}),
         }),
         updatedAt: now,
       };
+    }
     case 'model':
       // The model published after round r is what round r + 1 trains from; the final model starts no round.
-      if (message.final) return session;
-      return { ...session, rounds: updateRound(session.rounds, message.round + 1, { bytesReceived: message.bytes }), updatedAt: now };
+      if (event.data.final) return session;
+      return { ...session, rounds: updateRound(session.rounds, event.data.round + 1, { bytesReceived: event.data.bytes }), updatedAt: now };
     default:
       return session;
   }

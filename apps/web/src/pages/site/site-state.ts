@@ -4,7 +4,7 @@
  */
 import type { FederationConfig, RoundUpdate, SessionWelcome } from '@facmic/protocol';
 import type { RgbaImage } from '@facmic/encoder';
-import type { SiteStatusEvent } from '@facmic/site';
+import type { SiteEventMessage, SiteStatusEvent } from '@facmic/site';
 import type { ClassifyResult, DatasetSummary, DeviceReport, EncoderSummary, EncodingProgress, ModelLoading, WorkerToPage } from '../../worker/worker-messages.ts';
 
 export interface SiteView {
@@ -78,23 +78,50 @@ export type PageAction = { type: 'classify-started' } | { type: 'dataset-sent' }
 
 const MAX_ERRORS = 5;
 
+function withError(view: SiteView, error: { code: string; message: string; fatal: boolean }, now: number): SiteView {
+  return error.fatal
+    ? { ...view, fatal: { code: error.code, message: error.message } }
+    : { ...view, errors: [...view.errors, { code: error.code, message: error.message, at: now }].slice(-MAX_ERRORS) };
+}
+
+/** An event of the site's round loop, relayed by the worker. */
+export function reduceSiteEvent(view: SiteView, event: SiteEventMessage, now = Date.now()): SiteView {
+  switch (event.name) {
+    case 'welcome':
+      return { ...view, welcome: event.data, federation: event.data.federation };
+    case 'connection':
+      return {
+        ...view,
+        connected: event.data.connected,
+        everConnected: view.everConnected || event.data.connected,
+        connectionProblem: event.data.connected ? null : (event.data.reason ?? 'connection lost'),
+      };
+    case 'round':
+      return { ...view, round: event.data };
+    case 'status':
+      return { ...view, status: event.data, training: event.data.phase === 'training' ? view.training : null };
+    case 'step':
+      return { ...view, training: { round: event.data.round, step: event.data.step, totalSteps: event.data.totalSteps, loss: event.data.loss } };
+    case 'model':
+      return { ...view, globalModelRound: Math.max(event.data.round, view.globalModelRound ?? 0) };
+    case 'evaluated':
+    case 'submitted':
+      return view;
+    case 'refused':
+      return { ...view, refused: { round: event.data.round, message: event.data.message } };
+    case 'error':
+      return withError(view, event.data, now);
+    case 'finished':
+      return { ...view, finished: { reason: event.data.reason, rounds: event.data.roundsSubmitted } };
+  }
+}
+
 export function reduceSiteView(view: SiteView, message: WorkerToPage | PageAction, now = Date.now()): SiteView {
   switch (message.type) {
     case 'device':
       return { ...view, device: message.device };
-    case 'welcome':
-      return { ...view, welcome: message.welcome, federation: message.welcome.federation };
-    case 'connection':
-      return {
-        ...view,
-        connected: message.connected,
-        everConnected: view.everConnected || message.connected,
-        connectionProblem: message.connected ? null : (message.reason ?? 'connection lost'),
-      };
-    case 'round':
-      return { ...view, round: message.round };
-    case 'status':
-      return { ...view, status: message.status, training: message.status.phase === 'training' ? view.training : null };
+    case 'site':
+      return reduceSiteEvent(view, message.event, now);
     case 'model-loading':
       return { ...view, modelLoading: message.loading };
     case 'encoder-ready':
@@ -113,21 +140,8 @@ export function reduceSiteView(view: SiteView, message: WorkerToPage | PageActio
       return { ...view, dataset: message.summary, encoding: null, needsDataset: false, datasetProblem: null };
     case 'dataset-refused':
       return { ...view, encoding: null, datasetProblem: message.message, datasetSent: false };
-    case 'step':
-      return { ...view, training: { round: message.round, step: message.step, totalSteps: message.totalSteps, loss: message.loss } };
-    case 'model':
-      return { ...view, globalModelRound: Math.max(message.round, view.globalModelRound ?? 0) };
-    case 'evaluated':
-    case 'submitted':
-      return view;
-    case 'refused':
-      return { ...view, refused: { round: message.round, message: message.message } };
     case 'error':
-      return message.fatal
-        ? { ...view, fatal: { code: message.code, message: message.message } }
-        : { ...view, errors: [...view.errors, { code: message.code, message: message.message, at: now }].slice(-MAX_ERRORS) };
-    case 'finished':
-      return { ...view, finished: { reason: message.result.reason, rounds: message.result.roundsSubmitted } };
+      return withError(view, message, now);
     case 'classify-started':
       return { ...view, classifying: true, classifyProblem: null };
     case 'classified':
