@@ -9,9 +9,9 @@ import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeFeatureFile } from '@facmic/encoder';
+import { encodeFeatureFile, IMAGE_EXTENSIONS } from '@facmic/encoder';
+import { findSiteFolders, scanImageFolder } from '@facmic/encoder/node';
 import { createCliEncoder } from './data/cli-encoder.ts';
-import { findSiteFolders, scanImageFolder } from './data/image-folder.ts';
 import { createProgressBar } from './data/progress.ts';
 
 export const ENCODE_USAGE = `usage: npm run encode -- <folder> [options]
@@ -82,7 +82,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const isFolder = await stat(folder).then((st) => st.isDirectory(), () => false);
   if (!isFolder) throw new UsageError(`${folder} is not a folder`);
   const listed = await listFolder(folder);
-  if (listed.items.length === 0) throw new UsageError(`no images (${[...'png jpg jpeg webp gif bmp tif tiff'.split(' ')].join(', ')}) under ${folder}`);
+  if (listed.items.length === 0) throw new UsageError(`no images (${IMAGE_EXTENSIONS.join(', ')}) under ${folder}`);
   if (listed.skipped.length > 0) log(`skipping ${listed.skipped.length} non-image files (e.g. ${listed.skipped[0] ?? ''})`);
   const encoder = await createCliEncoder({
     model: values.model,

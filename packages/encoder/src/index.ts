@@ -48,6 +48,7 @@ export type { PixelImage, RgbImage } from './image/resample.ts';
 export { RESAMPLE, resizeRgb } from './image/resample.ts';
 export type { PngImage } from './image/png.ts';
 export { encodePng } from './image/png.ts';
+export { fileExtension, IMAGE_EXTENSIONS, isImagePath } from './image/image-files.ts';
 export type { ImageHeader } from './image/header.ts';
 export { readImageHeader } from './image/header.ts';
 export type { FeatureFileHeader, FeatureFileItem } from './feature-file.ts';

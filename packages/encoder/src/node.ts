@@ -1,6 +1,7 @@
 /**
  * @facmic/encoder/node: helpers that need Node (files, sockets): ONNX Runtime's wasm folder for `/ort/`, model
- * downloads (`models:fetch`), the tiny CLIP fixture on disk, generated image folders, the file feature cache.
+ * downloads (`models:fetch`), the tiny CLIP fixture on disk, generated image folders, the image-folder scanner, the file
+ * feature cache.
  */
 export type { OrtWasmFiles } from './node/ort-files.ts';
 export { ORT_WASM_FILES, ortWasmFiles } from './node/ort-files.ts';
@@ -10,5 +11,7 @@ export type { EnsureTinyClipResult } from './node/tiny-clip-files.ts';
 export { DEFAULT_TINY_CLIP_DIR, ensureTinyClip, writeTinyClip } from './node/tiny-clip-files.ts';
 export type { GeneratedFile, GenerateImageFolderOptions } from './node/image-folder.ts';
 export { generateImageFolder } from './node/image-folder.ts';
+export type { ImageFile, ImageFileListing, ImageFolder, ImageFolderItem } from './node/image-files.ts';
+export { findSiteFolders, listImageFiles, scanImageFolder } from './node/image-files.ts';
 export { createFileFeatureCache } from './cache/file-cache.ts';
 export { DEFAULT_FEATURE_CACHE_DIR, DEFAULT_MODEL_CACHE_DIR } from './platform/node.ts';

@@ -3,7 +3,7 @@
  */
 import { SimulationError } from '../simulation/index.ts';
 import { createCliEncoder } from './cli-encoder.ts';
-import { findSiteFolders } from './image-folder.ts';
+import { findSiteFolders } from '@facmic/encoder/node';
 import { DEFAULT_PROMPT, loadImageData, type ImageData } from './image-data.ts';
 import { parsePartition, type PartitionSpec } from './partition.ts';
 import { createProgressBar } from './progress.ts';

@@ -2,11 +2,10 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createEncoder, createMemoryFeatureCache, decodeFeatureFile, type Encoder } from '@facmic/encoder';
-import { ensureTinyClip, generateImageFolder } from '@facmic/encoder/node';
+import { ensureTinyClip, findSiteFolders, generateImageFolder, scanImageFolder } from '@facmic/encoder/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as encodeMain } from '../encode.ts';
 import { classPrompt, loadImageData } from './image-data.ts';
-import { findSiteFolders, scanImageFolder } from './image-folder.ts';
 import { formatProgress } from './progress.ts';
 
 let root: string;

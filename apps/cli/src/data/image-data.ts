@@ -5,7 +5,7 @@
  */
 import type { Encoder, EncodeProgress } from '@facmic/encoder';
 import type { SimulationData, SiteFeatures } from '../simulation/types.ts';
-import { findSiteFolders, scanImageFolder, type ImageFolderItem } from './image-folder.ts';
+import { findSiteFolders, scanImageFolder, type ImageFolderItem } from '@facmic/encoder/node';
 import { describePartition, partitionIndices, type PartitionSpec } from './partition.ts';
 
 export const DEFAULT_PROMPT = 'a picture of a {class}';

@@ -3,8 +3,8 @@
  * reference features shipped to sites, and the optional labelled global test set the coordinator scores every global
  * model on. The coordinator encodes the prompts itself (sites then never need the text tower to train).
  */
-import { readdir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { listImageFiles } from '@facmic/encoder/node';
 import {
   base64ToBytes,
   decodeTensors,
@@ -19,7 +19,6 @@ import {
 import { RefusalError } from '../outcome.ts';
 import type { EncoderImage, FeatureEncoder, LabelledImage } from './feature-encoder.ts';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif'];
 /** Tensor names of the global test file. */
 export const GLOBAL_TEST_TENSORS = { features: 'features', labels: 'labels' } as const;
 
@@ -33,37 +32,24 @@ export interface FederationData {
   globalTestCount: number;
 }
 
-/** Image files under `dir`, recursively, sorted. */
-export async function listImageFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (folder: string): Promise<void> => {
-    const entries = await readdir(folder, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && IMAGE_EXTENSIONS.includes(extname(entry.name).toLowerCase())) out.push(path);
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
 /** A class or folder name compared without case, and with `_`, `-` and spaces alike (`no_tumor` = `No tumor`). */
 export function normalizeClassName(name: string): string {
   return name.toLowerCase().replace(/[\s_-]+/g, ' ').trim();
 }
 
-/** Images of a folder with one sub-folder per class (matched to `classNames` by {@link normalizeClassName}). */
+/**
+ * Images of a folder with one sub-folder per class (matched to `classNames` by {@link normalizeClassName}), in class
+ * order; images outside a matching folder are left out.
+ */
 export async function listLabelledImages(dir: string, classNames: readonly string[]): Promise<LabelledImage[]> {
-  const folders = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory());
-  const out: LabelledImage[] = [];
-  for (const [label, className] of classNames.entries()) {
-    const folder = folders.find((f) => normalizeClassName(f.name) === normalizeClassName(className));
-    if (!folder) continue;
-    for (const path of await listImageFiles(join(dir, folder.name))) out.push({ name: path, source: path, label });
+  const wanted = classNames.map(normalizeClassName);
+  const byClass = classNames.map((): LabelledImage[] => []);
+  for (const file of (await listImageFiles(dir)).files) {
+    const slash = file.relative.indexOf('/');
+    const label = slash < 0 ? -1 : wanted.indexOf(normalizeClassName(file.relative.slice(0, slash)));
+    if (label >= 0) byClass[label]?.push({ name: file.path, source: file.path, label });
   }
-  return out;
+  return byClass.flat();
 }
 
 async function checkFolder(path: string, what: string): Promise<void> {
@@ -112,8 +98,8 @@ async function referenceFeatures(source: ReferenceSource, settings: FederationSe
     }
     case 'folder': {
       await checkFolder(source.path, what);
-      const files = await listImageFiles(source.path);
-      return (await encodeAll(encoder, files.map((path) => ({ name: path, source: path })), what)).features;
+      const { files } = await listImageFiles(source.path);
+      return (await encodeAll(encoder, files.map((file) => ({ name: file.path, source: file.path })), what)).features;
     }
     case 'images': {
       const images = source.images.map((image) => ({ name: image.name, source: base64ToBytes(image.data) }));

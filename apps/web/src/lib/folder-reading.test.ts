@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commonRoot, detectClassLevel, fileExtension, scanFolder } from './folder-reading.ts';
+import { fileExtension } from '@facmic/encoder/image-files';
+import { commonRoot, detectClassLevel, scanFolder } from './folder-reading.ts';
 import type { PickedFile } from './folder-reading.ts';
 
 const picked = (path: string, size = 10): PickedFile<string> => ({ path, size, file: path });

@@ -1,11 +1,10 @@
 /**
- * Reading a hospital's image folder: which files are images, which folder level holds the classes, and which files
- * are left out (with the reason, shown to the user). Pure functions over paths, so they work the same for the folder
- * picker (`webkitRelativePath`) and for a dropped folder (walked with the File System Entry API).
+ * Reading a hospital's image folder: which files are images (the encoder's one extension list), which folder level
+ * holds the classes, and which files are left out (with the reason, shown to the user). Pure functions over paths, so
+ * they work the same for the folder picker (`webkitRelativePath`) and for a dropped folder (walked with the File
+ * System Entry API).
  */
-
-/** Extensions the page tries to decode as images. Anything else is listed as ignored. */
-export const IMAGE_EXTENSIONS: readonly string[] = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'];
+import { fileExtension, isImagePath } from '@facmic/encoder/image-files';
 
 /** A file chosen by the user, identified by its path relative to the chosen folder (`root/class/image.png`). */
 export interface PickedFile<F = unknown> {
@@ -32,12 +31,6 @@ export interface FolderScan<F = unknown> {
   readonly classLevel: number;
   readonly folders: readonly ClassFolder<F>[];
   readonly ignored: readonly IgnoredFile[];
-}
-
-export function fileExtension(path: string): string {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  const dot = name.lastIndexOf('.');
-  return dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
 }
 
 /** Splits a path into segments, ignoring empty ones and backslashes from other systems. */
@@ -116,8 +109,8 @@ export function scanFolder<F>(files: readonly PickedFile<F>[], classes: readonly
     const segments = pathSegments(picked.path);
     const relative = rootName === '' ? segments : segments.slice(1);
     if (isHidden(segments)) continue; // system files (.DS_Store, __MACOSX): not worth a line in the list
-    const extension = fileExtension(picked.path);
-    if (!IMAGE_EXTENSIONS.includes(extension)) {
+    if (!isImagePath(picked.path)) {
+      const extension = fileExtension(picked.path);
       ignored.push({ path: picked.path, reason: extension === '' ? 'not an image (no file extension)' : `not an image (.${extension})` });
       continue;
     }
