@@ -125,3 +125,13 @@ describe('error code table', () => {
     expect(documented.sort()).toEqual([...ERROR_CODE_LIST].sort());
   });
 });
+
+describe('round position', () => {
+  it('defines the open round and the newest model once, for the coordinator and the dashboard', async () => {
+    const { latestModelRound, openRound, roundUnderWay } = await import('./round-position.ts');
+    const at = (status: 'waiting' | 'training' | 'aggregating' | 'paused' | 'stopped' | 'finished', pausedFrom: 'waiting' | 'training' | null = null) => ({ status, pausedFrom, round: 4 });
+    expect([at('training'), at('paused', 'training'), at('paused', 'waiting'), at('aggregating'), at('waiting'), at('finished'), at('stopped')].map(openRound)).toEqual([4, 4, null, null, null, null, null]);
+    expect([at('training'), at('paused', 'training'), at('aggregating'), at('paused', 'waiting'), at('waiting')].map(roundUnderWay)).toEqual([true, true, true, false, false]);
+    expect([at('training'), at('aggregating'), at('paused', 'training'), at('waiting'), at('finished')].map(latestModelRound)).toEqual([3, 3, 3, 4, 4]);
+  });
+});

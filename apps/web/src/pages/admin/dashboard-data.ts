@@ -2,7 +2,7 @@
  * The dashboard's derived data, as pure functions: what each site is doing in words, the per-site and global curves,
  * and what a round's traffic costs compared with sending the whole CLIP encoder.
  */
-import type { AuditEntry, FederationSummary, RoundSummary, SiteSummary, SubmissionSummary } from '@facmic/protocol';
+import { openRound, type AuditEntry, type FederationSummary, type RoundSummary, type SiteSummary, type SubmissionSummary } from '@facmic/protocol';
 import type { ChartSeries } from '../../charts/chart-scale.ts';
 import { countOf, formatCount, formatDuration, formatRelative } from '../../lib/format.ts';
 
@@ -26,7 +26,7 @@ export interface SiteActivityView {
 export function siteActivity(site: SiteSummary, federation: FederationSummary | null, currentRound: RoundSummary | null, now: number): SiteActivityView {
   if (site.revokedAt !== null) return { activity: 'revoked', label: 'invite revoked', tone: 'danger' };
   const progress = site.progress === null ? '' : ` ${Math.round(site.progress * 100)} %`;
-  const open = federation?.status === 'training' && currentRound?.status === 'training' && currentRound.round === federation.round;
+  const open = federation !== null && currentRound?.status === 'training' && openRound(federation) === currentRound.round;
   const participant = open && currentRound.participants.includes(site.id);
   const submittedNow = site.phase === 'submitted' && site.phaseRound === currentRound?.round;
   if (participant && !submittedNow && currentRound.deadline !== null && now > currentRound.deadline) {
