@@ -12,8 +12,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClientUpdate } from '@facmic/learning';
 import { AdamL2, FeatureAttention, FedAvg, SeededRandom, initialModuleState, localStep } from '@facmic/learning';
-import type { NodeBackendName } from './backend.ts';
-import { initNodeBackend, isNodeBackendName } from './backend.ts';
+import { isNodeBackendName, useTfBackend, type NodeBackendName } from '@facmic/coordinator/tf-backend';
 
 function positive(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -29,7 +28,7 @@ function median(values: number[]): number {
 }
 
 async function benchmark(backend: NodeBackendName, options: { dim: number; batch: number; classes: number; steps: number; warmup: number; lmmd: boolean; kind: 'facmic' | 'fedclip' }): Promise<{ backend: string; median: number; min: number; max: number }> {
-  const active = await initNodeBackend(backend);
+  const active = await useTfBackend(backend);
   const { dim, batch, classes } = options;
   const random = new SeededRandom(1);
   const module = FeatureAttention.create(options.kind, dim, 1);

@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ParityQuantity } from '@facmic/learning';
 import { PARITY_ABSOLUTE_TOLERANCE, PARITY_RELATIVE_TOLERANCE, parseParityVectors, replayParity } from '@facmic/learning';
-import type { NodeBackendName } from './backend.ts';
-import { NODE_BACKENDS, initNodeBackend, isNodeBackendName } from './backend.ts';
+import { NODE_BACKENDS, isNodeBackendName, useTfBackend, type NodeBackendName } from '@facmic/coordinator/tf-backend';
 
 const USAGE = 'usage: npm run parity -- FILE [--backend cpu|wasm|all]';
 
@@ -55,7 +54,7 @@ async function main(): Promise<number> {
   console.log(`pass: max relative error <= ${PARITY_RELATIVE_TOLERANCE} (differences <= ${PARITY_ABSOLUTE_TOLERANCE} count as matching)`);
   let worst = 0;
   for (const backend of backends) {
-    const active = await initNodeBackend(backend);
+    const active = await useTfBackend(backend);
     console.log(`\nbackend ${active}:`);
     console.log(`  ${'quantity'.padEnd(40)} ${'values'.padStart(6)}  ${'max rel'.padStart(9)}`);
     const report = await replayParity(vectors, { onQuantity: printQuantity });

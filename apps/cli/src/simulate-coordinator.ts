@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { createClipFeatureEncoder, createConsoleLogger, createNodeSite, type NodeSiteData } from '@facmic/coordinator';
 import { coordinatorInfoSchema, inviteCreatedSchema, parseInviteLink } from '@facmic/protocol';
 import type { SiteRunResult } from '@facmic/site';
-import { initNodeBackend, isNodeBackendName } from './backend.ts';
+import { isNodeBackendName, useTfBackend } from '@facmic/coordinator/tf-backend';
 
 export const COORDINATOR_USAGE = `usage: npm run simulate -- --coordinator URL --federation ID (--tokens T1,T2 | --invites LINK1,LINK2 | --admin-token A --sites N) [options]
   --coordinator URL      base URL of a running coordinator (npm start)
@@ -131,7 +131,7 @@ async function simulate(argv: readonly string[]): Promise<number> {
   }
   if (tokens.length === 0) throw new UsageError('no site tokens');
 
-  console.log(`tfjs backend: ${await initNodeBackend(backend)}`);
+  console.log(`tfjs backend: ${await useTfBackend(backend)}`);
   const encoder = await createClipFeatureEncoder({ model: values.model ?? info.encoder.modelId, modelsDir: values['models-dir'] ?? 'models', logger: createConsoleLogger('warn') });
   console.log(`encoder: ${encoder.note}`);
   if (encoder.identity.hash !== info.encoder.hash) {

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { METHOD_NAMES, PAPER_ADAM, isMethodName } from '@facmic/learning/plain';
-import { initNodeBackend, isNodeBackendName } from './backend.ts';
+import { isNodeBackendName, useTfBackend } from '@facmic/coordinator/tf-backend';
 import { IMAGE_DATA_FLAGS, IMAGE_DATA_USAGE, imageDataFromFlags, siteCountForData } from './data/flags.ts';
 import { SimulationError, finalSummary, generateSyntheticData, roundHeader, roundLine, runSimulation } from './simulation/index.ts';
 import type { SimulationData } from './simulation/index.ts';
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     seed,
   });
 
-  const backend = await initNodeBackend(backendName);
+  const backend = await useTfBackend(backendName);
   console.log(`${data.description}; method ${method}; ${options.rounds} rounds; tfjs backend ${backend}`);
   const trainingNames = data.sites.filter((_, k) => k !== options.globalSite).map((site) => site.name);
   let headerPrinted = false;

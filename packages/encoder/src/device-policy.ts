@@ -10,8 +10,9 @@
  *   is allowed on a fallback adapter (tests use it) but not without any adapter. Decide before the first model load:
  *   after a failed WebGPU load, later WASM loads in the same page fail too.
  * - Learning core (TensorFlow.js): Node -> `wasm` (tfjs-node cannot be installed; wasm is ~6x faster than cpu).
- *   Browser -> `webgpu` on a real adapter, else `wasm`, else `webgl` on a hardware renderer, else `cpu`.
- *   The app imports and registers the chosen backend; this module never imports a tfjs backend.
+ *   Browser -> the first of {@link TFJS_FALLBACK_ORDER} that suits: `webgpu` on a real adapter, else `wasm`, else
+ *   `webgl` on a hardware renderer, else `cpu`. The app imports and registers the chosen backend (this module never
+ *   imports one) and, when it fails to start, falls back along the same order.
  */
 import { platform } from '#platform';
 import type { DeviceChoice, EncoderDevice, EncoderDeviceRequest, RuntimeKind, TfjsBackendName } from './types.ts';
@@ -157,6 +158,12 @@ export function chooseEncoderDevice(caps: Capabilities, request: EncoderDeviceRe
   return { choice: 'wasm', reason: `WASM ${threads}: ${why}`, forced: false };
 }
 
+/**
+ * The one order of tfjs backends in a browser, best first: what `chooseTfjsBackend` picks from and what the app falls
+ * back along when the chosen backend fails to start.
+ */
+export const TFJS_FALLBACK_ORDER: readonly TfjsBackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
+
 function tfjsAvailable(caps: Capabilities, backend: TfjsBackendName): boolean {
   switch (backend) {
     case 'webgpu':
@@ -181,17 +188,20 @@ export function chooseTfjsBackend(caps: Capabilities, request: 'auto' | TfjsBack
       ? { choice: 'wasm', reason: 'Node: tfjs wasm (tfjs-node is not installable; wasm beats cpu)', forced: false }
       : { choice: 'cpu', reason: 'Node without WebAssembly: tfjs cpu', forced: false };
   }
-  if (caps.webgpu.adapter === 'hardware') {
-    return { choice: 'webgpu', reason: `WebGPU on a hardware adapter (${caps.webgpu.description})`, forced: false };
-  }
-  if (caps.wasm.available) {
-    const why = caps.webgpu.adapter === 'fallback' ? 'the WebGPU adapter is a software fallback' : 'no WebGPU adapter';
-    return { choice: 'wasm', reason: `tfjs wasm: ${why}`, forced: false };
-  }
-  if (caps.webgl2.available && !caps.webgl2.software) {
-    return { choice: 'webgl', reason: `tfjs webgl on ${caps.webgl2.renderer} (no WebGPU adapter, no WebAssembly)`, forced: false };
-  }
-  return { choice: 'cpu', reason: 'no WebGPU, WebAssembly or hardware WebGL: tfjs cpu (slow)', forced: false };
+  const suits: Record<TfjsBackendName, boolean> = {
+    webgpu: caps.webgpu.adapter === 'hardware',
+    wasm: caps.wasm.available,
+    webgl: caps.webgl2.available && !caps.webgl2.software,
+    cpu: true,
+  };
+  const choice = TFJS_FALLBACK_ORDER.find((backend) => suits[backend]) ?? 'cpu';
+  const reasons: Record<TfjsBackendName, () => string> = {
+    webgpu: () => `WebGPU on a hardware adapter (${caps.webgpu.description})`,
+    wasm: () => `tfjs wasm: ${caps.webgpu.adapter === 'fallback' ? 'the WebGPU adapter is a software fallback' : 'no WebGPU adapter'}`,
+    webgl: () => `tfjs webgl on ${caps.webgl2.renderer} (no WebGPU adapter, no WebAssembly)`,
+    cpu: () => 'no WebGPU, WebAssembly or hardware WebGL: tfjs cpu (slow)',
+  };
+  return { choice, reason: reasons[choice](), forced: false };
 }
 
 /** The execution settings both libraries want for threads in this runtime. */

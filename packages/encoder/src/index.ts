@@ -14,7 +14,7 @@
 export type * from './types.ts';
 export { createEncoder, DEFAULT_BATCH_SIZE, DEFAULT_WASM_PATHS } from './encoder.ts';
 export type { Capabilities } from './device-policy.ts';
-export { chooseEncoderDevice, chooseTfjsBackend, detectCapabilities, recommendedThreads } from './device-policy.ts';
+export { chooseEncoderDevice, chooseTfjsBackend, detectCapabilities, recommendedThreads, TFJS_FALLBACK_ORDER } from './device-policy.ts';
 export {
   DEFAULT_MODEL_ID,
   describeModelSource,

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { predict } from '@facmic/learning';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../backend.ts';
+import { useTfBackend } from '@facmic/coordinator/tf-backend';
 import { SimulationError, generateSyntheticData, runSimulation, splitSite } from './index.ts';
 import type { RoundResult, SimulationData, SimulationOptions } from './index.ts';
 
-beforeAll(async () => { await initNodeBackend('cpu'); });
+beforeAll(async () => { await useTfBackend('cpu'); });
 
 const SMALL = { sites: 3, classes: 3, dim: 32, samplesPerSite: 80, seed: 5 };
 

@@ -1,16 +1,13 @@
 /**
  * The web app's choice of tfjs backend, made inside the ML worker. Packages never import a backend; this module loads
- * only the one the device policy picked, and falls back (webgpu → webgl → wasm → cpu) when it fails to start, saying
- * why.
+ * only the one the device policy picked, and falls back along the device policy's order (`TFJS_FALLBACK_ORDER`:
+ * webgpu → wasm → webgl → cpu) when it fails to start, saying why.
  */
+import { TFJS_FALLBACK_ORDER, type TfjsBackendName } from '@facmic/encoder';
 import * as tf from '@tensorflow/tfjs-core';
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-
-export type TfjsBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-
-export const TFJS_FALLBACK_ORDER: readonly TfjsBackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 export interface TfjsBackendResult {
   readonly backend: TfjsBackendName;

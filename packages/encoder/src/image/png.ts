@@ -1,7 +1,9 @@
 /**
  * A small PNG writer in plain TypeScript (8/16-bit grey, grey+alpha, RGB, RGBA), identical in Node and the browser.
  * Without a `deflate` function the image data goes in stored (uncompressed) deflate blocks; Node passes zlib's.
+ * Chunk checksums use the project's one CRC-32 (`@facmic/protocol`).
  */
+import { crc32 } from '@facmic/protocol';
 
 export type PngColor = 'grey' | 'grey-alpha' | 'rgb' | 'rgba';
 
@@ -16,22 +18,6 @@ export interface PngImage {
 
 const CHANNELS: Record<PngColor, number> = { grey: 1, 'grey-alpha': 2, rgb: 3, rgba: 4 };
 const COLOR_TYPE: Record<PngColor, number> = { grey: 0, 'grey-alpha': 4, rgb: 2, rgba: 6 };
-
-let crcTable: Uint32Array | undefined;
-
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const byte of bytes) crc = (crcTable[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 function adler32(bytes: Uint8Array): number {
   let a = 1, b = 0;
