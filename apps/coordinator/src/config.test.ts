@@ -33,4 +33,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig(argv, env)).toThrow(ConfigError);
     expect(() => loadConfig(argv, env)).toThrow(named);
   });
+
+  it('reads yes/no flags as --flag, --no-flag and --flag=0|1, and never echoes an admin token', () => {
+    expect(loadConfig(['--demo=0', '--trust-proxy=yes', '--reset-admin-token'], {})).toMatchObject({ demo: false, trustProxy: true, resetAdminToken: true });
+    expect(loadConfig(['--demo'], { FACMIC_DEMO: '0' })).toMatchObject({ demo: true });
+    expect(() => loadConfig(['--no-port'], {})).toThrow('--port takes a value');
+    expect(() => loadConfig(['3000'], {})).toThrow('unexpected argument 3000');
+    expect(() => loadConfig([], { FACMIC_ADMIN_TOKEN: 'short secret' })).not.toThrow('short secret');
+    expect(loadConfig([], { PORT: '', FACMIC_MAX_MESSAGE_MB: '8' })).toMatchObject({ port: 3000, maxMessageBytes: 8 * 1024 * 1024 });
+  });
 });

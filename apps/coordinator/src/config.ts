@@ -1,6 +1,6 @@
 /**
- * Start-up settings from command-line flags and the environment (flags win). A bad value stops start-up with a
- * message naming the setting.
+ * Start-up settings from command-line flags (`node:util` parseArgs) and the environment (a zod schema), flags
+ * winning. A bad value stops start-up with a message naming the setting.
  *
  * | flag | environment | default |
  * |---|---|---|
@@ -20,8 +20,12 @@
  * | `--trust-proxy` | `FACMIC_TRUST_PROXY=1` | off |
  * | `--log-level` | `FACMIC_LOG_LEVEL` | info |
  * | `--reset-admin-token` | (none) | off: prints a new admin token, the old one stops working |
+ *
+ * Yes/no flags also take `--no-<flag>` and `--<flag>=0|1`.
  */
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { LogLevel } from './logger.ts';
 
 export interface StartupConfig {
@@ -47,138 +51,154 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-interface Setting {
-  flag: string;
-  env: string | null;
-  kind: 'string' | 'int' | 'bool' | 'number';
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const satisfies readonly LogLevel[];
+const YES = ['1', 'true', 'yes', 'on'];
+const NO = ['0', 'false', 'no', 'off'];
+
+/** A setting's text (from a flag or the environment) to its value; the message says what is wrong with it. */
+function text<T>(read: (value: string) => T | undefined, problem: (value: string) => string) {
+  return z.string().transform((raw, ctx) => {
+    const value = read(raw.trim());
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message: problem(raw) });
+      return z.NEVER;
+    }
+    return value;
+  });
 }
 
+const integer = (min: number, max: number) =>
+  text((v) => (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? Number(v) : undefined), (v) => `"${v}" is not an integer from ${min} to ${max}`);
+const yesNo = text((v) => (YES.includes(v.toLowerCase()) ? true : NO.includes(v.toLowerCase()) ? false : undefined), (v) => `"${v}" is not a yes/no value (1/0, true/false)`);
+const plain = text((v) => v, () => '');
+const httpUrl = text(
+  (v) => {
+    try {
+      const url = new URL(v);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  (v) => (URL.canParse(v) ? 'use an http(s) URL' : `"${v}" is not a URL`),
+);
+
+/** Every setting: its flag, its environment variable, and how its text is read. */
 const SETTINGS = {
-  port: { flag: '--port', env: 'PORT', kind: 'int' },
-  host: { flag: '--host', env: 'HOST', kind: 'string' },
-  dataDir: { flag: '--data-dir', env: 'FACMIC_DATA_DIR', kind: 'string' },
-  adminToken: { flag: '', env: 'FACMIC_ADMIN_TOKEN', kind: 'string' },
-  modelsDir: { flag: '--models-dir', env: 'FACMIC_MODELS_DIR', kind: 'string' },
-  model: { flag: '--model', env: 'FACMIC_MODEL', kind: 'string' },
-  webDir: { flag: '--web-dir', env: 'FACMIC_WEB_DIR', kind: 'string' },
-  publicUrl: { flag: '--public-url', env: 'FACMIC_PUBLIC_URL', kind: 'string' },
-  virtualSites: { flag: '--virtual-sites', env: 'FACMIC_VIRTUAL_SITES', kind: 'int' },
-  demo: { flag: '--demo', env: 'FACMIC_DEMO', kind: 'bool' },
-  maxMessageMb: { flag: '--max-message-mb', env: 'FACMIC_MAX_MESSAGE_MB', kind: 'number' },
-  keepSubmissionWeights: { flag: '--keep-submission-weights', env: 'FACMIC_KEEP_SUBMISSION_WEIGHTS', kind: 'string' },
-  crossOriginIsolation: { flag: '--cross-origin-isolation', env: 'FACMIC_CROSS_ORIGIN_ISOLATION', kind: 'bool' },
-  trustProxy: { flag: '--trust-proxy', env: 'FACMIC_TRUST_PROXY', kind: 'bool' },
-  logLevel: { flag: '--log-level', env: 'FACMIC_LOG_LEVEL', kind: 'string' },
-  resetAdminToken: { flag: '--reset-admin-token', env: null, kind: 'bool' },
-} as const satisfies Record<string, Setting>;
+  port: { flag: 'port', env: 'PORT', read: integer(0, 65535) },
+  host: { flag: 'host', env: 'HOST', read: text((v) => (/^[A-Za-z0-9.:[\]-]+$/.test(v) ? v : undefined), (v) => `"${v}" is not a host name or address`) },
+  dataDir: { flag: 'data-dir', env: 'FACMIC_DATA_DIR', read: plain },
+  adminToken: { flag: null, env: 'FACMIC_ADMIN_TOKEN', read: text((v) => (/^[\x21-\x7e]{16,512}$/.test(v) ? v : undefined), () => 'the admin token must be 16 to 512 printable characters without spaces') },
+  modelsDir: { flag: 'models-dir', env: 'FACMIC_MODELS_DIR', read: plain },
+  model: { flag: 'model', env: 'FACMIC_MODEL', read: plain },
+  webDir: { flag: 'web-dir', env: 'FACMIC_WEB_DIR', read: plain },
+  publicUrl: { flag: 'public-url', env: 'FACMIC_PUBLIC_URL', read: httpUrl },
+  virtualSites: { flag: 'virtual-sites', env: 'FACMIC_VIRTUAL_SITES', read: integer(0, 32) },
+  demo: { flag: 'demo', env: 'FACMIC_DEMO', read: yesNo },
+  maxMessageMb: {
+    flag: 'max-message-mb',
+    env: 'FACMIC_MAX_MESSAGE_MB',
+    read: text((v) => (v !== '' && Number.isFinite(Number(v)) && Number(v) >= 1 && Number(v) <= 512 ? Number(v) : undefined), (v) => `"${v}" is not a size from 1 to 512 (MB)`),
+  },
+  keepSubmissionWeights: {
+    flag: 'keep-submission-weights',
+    env: 'FACMIC_KEEP_SUBMISSION_WEIGHTS',
+    read: text((v): number | 'all' | undefined => (v === 'all' ? 'all' : /^\d+$/.test(v) && Number(v) >= 1 ? Number(v) : undefined), (v) => `"${v}" is neither "all" nor a number of rounds (1 or more)`),
+  },
+  crossOriginIsolation: { flag: 'cross-origin-isolation', env: 'FACMIC_CROSS_ORIGIN_ISOLATION', read: yesNo },
+  trustProxy: { flag: 'trust-proxy', env: 'FACMIC_TRUST_PROXY', read: yesNo },
+  logLevel: { flag: 'log-level', env: 'FACMIC_LOG_LEVEL', read: text((v) => LOG_LEVELS.find((l) => l === v), (v) => `"${v}" is not one of ${LOG_LEVELS.join(', ')}`) },
+  resetAdminToken: { flag: 'reset-admin-token', env: null, read: yesNo },
+} as const;
 
 type SettingName = keyof typeof SETTINGS;
+type Values = { [K in SettingName]?: z.output<(typeof SETTINGS)[K]['read']> };
 
-function nameOf(setting: Setting): string {
-  return [setting.flag, setting.env].filter((x) => x !== null && x !== '').join(' / ');
+function nameOf(name: SettingName): string {
+  const setting = SETTINGS[name];
+  return [setting.flag === null ? null : `--${setting.flag}`, setting.env].filter((x) => x !== null).join(' / ');
+}
+
+function fail(name: SettingName, problem: string): never {
+  throw new ConfigError(`${nameOf(name)}: ${problem}`);
+}
+
+/** The environment's settings: one optional text per variable (an empty variable counts as unset). */
+const environmentSchema = z.object(
+  Object.fromEntries(
+    (Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][])
+      .filter(([, s]) => s.env !== null)
+      .map(([, s]) => [s.env, z.preprocess((v) => (v === '' ? undefined : v), s.read.optional())]),
+  ),
+);
+
+function fromEnvironment(env: Readonly<Record<string, string | undefined>>): Values {
+  const parsed = environmentSchema.safeParse(env);
+  const byEnv = new Map<string | null, SettingName>((Object.keys(SETTINGS) as SettingName[]).map((name) => [SETTINGS[name].env, name]));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = byEnv.get(String(issue?.path[0])) as SettingName;
+    fail(name, issue?.message ?? 'invalid');
+  }
+  const values: Record<string, unknown> = {};
+  for (const [variable, value] of Object.entries(parsed.data)) if (value !== undefined) values[byEnv.get(variable) as SettingName] = value;
+  return values;
+}
+
+function fromFlags(argv: readonly string[]): Values {
+  const byFlag = new Map<string, SettingName>();
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const flag = SETTINGS[name].flag;
+    if (flag !== null) byFlag.set(flag, name);
+  }
+  const options = Object.fromEntries([...byFlag].map(([flag, name]) => [flag, { type: SETTINGS[name].read === yesNo ? ('boolean' as const) : ('string' as const) }]));
+  // `--` only separates npm's arguments from the coordinator's: every argument is a setting.
+  const { tokens } = parseArgs({ args: argv.filter((a) => a !== '--'), options, strict: false, allowPositionals: true, allowNegative: true, tokens: true });
+  const values: Record<string, unknown> = {};
+  for (const token of tokens) {
+    if (token.kind === 'positional') throw new ConfigError(`unexpected argument ${token.value} (see the README's coordinator section for the options)`);
+    if (token.kind !== 'option') continue;
+    const name = byFlag.get(token.name);
+    if (name === undefined) throw new ConfigError(`unknown option ${token.rawName} (see the README's coordinator section for the options)`);
+    const negated = token.rawName.startsWith('--no-');
+    if (SETTINGS[name].read === yesNo) {
+      values[name] = token.value === undefined ? !negated : readFlag(name, token.value);
+      continue;
+    }
+    if (negated) throw new ConfigError(`${token.rawName}: --${token.name} takes a value`);
+    if (token.value === undefined) throw new ConfigError(`--${token.name} needs a value`);
+    values[name] = readFlag(name, token.value);
+  }
+  return values;
+}
+
+function readFlag(name: SettingName, raw: string): unknown {
+  const parsed = SETTINGS[name].read.safeParse(raw);
+  if (!parsed.success) fail(name, parsed.error.issues[0]?.message ?? 'invalid');
+  return parsed.data;
 }
 
 /** Reads flags (`--port 3000`, `--port=3000`, `--demo`, `--no-demo`) and environment variables. */
 export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): StartupConfig {
-  const flags = new Map<SettingName, string>();
-  const byFlag = new Map<string, SettingName>(Object.entries(SETTINGS).filter(([, s]) => s.flag !== '').map(([name, s]) => [s.flag, name as SettingName]));
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') continue;
-    const [rawFlag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const negated = rawFlag.startsWith('--no-') ? `--${rawFlag.slice(5)}` : null;
-    const name = byFlag.get(negated ?? rawFlag);
-    if (name === undefined) throw new ConfigError(`unknown option ${rawFlag} (see the README's coordinator section for the options)`);
-    const setting: Setting = SETTINGS[name];
-    if (setting.kind === 'bool') {
-      if (inline !== undefined) flags.set(name, inline);
-      else flags.set(name, negated === null ? 'true' : 'false');
-      continue;
-    }
-    if (negated !== null) throw new ConfigError(`${rawFlag}: ${setting.flag} takes a value`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`${setting.flag} needs a value`);
-    flags.set(name, value);
-  }
-
-  const raw = (name: SettingName): string | undefined => {
-    const setting: Setting = SETTINGS[name];
-    const fromFlag = flags.get(name);
-    if (fromFlag !== undefined) return fromFlag;
-    if (setting.env === null) return undefined;
-    const fromEnv = env[setting.env];
-    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
-  };
-  const int = (name: SettingName, fallback: number, min: number, max: number): number => {
-    const value = raw(name);
-    if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) {
-      throw new ConfigError(`${nameOf(SETTINGS[name])}: "${value}" is not an integer from ${min} to ${max}`);
-    }
-    return Number(value);
-  };
-  const bool = (name: SettingName, fallback: boolean): boolean => {
-    const value = raw(name);
-    if (value === undefined) return fallback;
-    const v = value.trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-    if (['0', 'false', 'no', 'off'].includes(v)) return false;
-    throw new ConfigError(`${nameOf(SETTINGS[name])}: "${value}" is not a yes/no value (1/0, true/false)`);
-  };
-  const str = (name: SettingName): string | null => raw(name)?.trim() ?? null;
-
-  const host = str('host') ?? '127.0.0.1';
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new ConfigError(`${nameOf(SETTINGS.host)}: "${host}" is not a host name or address`);
-  const publicUrl = str('publicUrl');
-  if (publicUrl !== null) {
-    let url: URL;
-    try {
-      url = new URL(publicUrl);
-    } catch {
-      throw new ConfigError(`${nameOf(SETTINGS.publicUrl)}: "${publicUrl}" is not a URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${nameOf(SETTINGS.publicUrl)}: use an http(s) URL`);
-  }
-  const adminToken = raw('adminToken') ?? null;
-  if (adminToken !== null && !/^[\x21-\x7e]{16,512}$/.test(adminToken)) {
-    throw new ConfigError(`${nameOf(SETTINGS.adminToken)}: the admin token must be 16 to 512 printable characters without spaces`);
-  }
-  const maxMessageMbText = raw('maxMessageMb');
-  let maxMessageBytes = 4 * 1024 * 1024;
-  if (maxMessageMbText !== undefined) {
-    const mb = Number(maxMessageMbText);
-    if (!Number.isFinite(mb) || mb < 1 || mb > 512) throw new ConfigError(`${nameOf(SETTINGS.maxMessageMb)}: "${maxMessageMbText}" is not a size from 1 to 512 (MB)`);
-    maxMessageBytes = Math.round(mb * 1024 * 1024);
-  }
-  const keepText = str('keepSubmissionWeights');
-  let keepSubmissionWeightsRounds: number | null = null;
-  if (keepText !== null && keepText !== 'all') {
-    if (!/^\d+$/.test(keepText) || Number(keepText) < 1) {
-      throw new ConfigError(`${nameOf(SETTINGS.keepSubmissionWeights)}: "${keepText}" is neither "all" nor a number of rounds (1 or more)`);
-    }
-    keepSubmissionWeightsRounds = Number(keepText);
-  }
-  const logLevel = (str('logLevel') ?? 'info') as LogLevel;
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
-    throw new ConfigError(`${nameOf(SETTINGS.logLevel)}: "${logLevel}" is not one of debug, info, warn, error, silent`);
-  }
-
+  const values: Values = { ...fromEnvironment(env), ...fromFlags(argv) };
+  const keep = values.keepSubmissionWeights ?? 'all';
+  const path = (value: string | undefined, fallback: string) => resolve(value?.trim() || fallback);
   return {
-    port: int('port', 3000, 0, 65535),
-    host,
-    dataDir: resolve(str('dataDir') ?? 'data'),
-    adminToken,
-    modelsDir: resolve(str('modelsDir') ?? 'models'),
-    model: str('model'),
-    webDir: resolve(str('webDir') ?? 'dist/web'),
-    publicUrl,
-    virtualSites: int('virtualSites', 0, 0, 32),
-    demo: bool('demo', true),
-    maxMessageBytes,
-    keepSubmissionWeightsRounds,
-    crossOriginIsolation: bool('crossOriginIsolation', false),
-    trustProxy: bool('trustProxy', false),
-    logLevel,
-    resetAdminToken: bool('resetAdminToken', false),
+    port: values.port ?? 3000,
+    host: values.host ?? '127.0.0.1',
+    dataDir: path(values.dataDir, 'data'),
+    adminToken: values.adminToken ?? null,
+    modelsDir: path(values.modelsDir, 'models'),
+    model: values.model?.trim() || null,
+    webDir: path(values.webDir, 'dist/web'),
+    publicUrl: values.publicUrl ?? null,
+    virtualSites: values.virtualSites ?? 0,
+    demo: values.demo ?? true,
+    maxMessageBytes: Math.round((values.maxMessageMb ?? 4) * 1024 * 1024),
+    keepSubmissionWeightsRounds: keep === 'all' ? null : keep,
+    crossOriginIsolation: values.crossOriginIsolation ?? false,
+    trustProxy: values.trustProxy ?? false,
+    logLevel: values.logLevel ?? 'info',
+    resetAdminToken: values.resetAdminToken ?? false,
   };
 }
