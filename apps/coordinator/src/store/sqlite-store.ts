@@ -1,12 +1,28 @@
 /**
  * SQLite store (better-sqlite3 12): one file, WAL journal, `synchronous = FULL` (an acknowledged submission survives
  * a `kill -9` and a power cut), foreign keys on, schema versioned with `PRAGMA user_version` and applied by
- * {@link MIGRATIONS} in order inside a transaction.
+ * the migrations of `migrations.ts` in order inside a transaction; rows and records are mapped in `sqlite-rows.ts`.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32Hex, type AuditEntry, type EvalMetrics, type SiteRoundMetrics } from '@facmic/protocol';
+import { crc32Hex, type AuditEntry, type EvalMetrics } from '@facmic/protocol';
 import Database from 'better-sqlite3';
+import { migrate } from './migrations.ts';
+import {
+  auditFromRow,
+  federationFromRow,
+  globalModelFromRow,
+  roundFromRow,
+  siteFromRow,
+  submissionFromRow,
+  toBytes,
+  type AuditRow,
+  type FederationRow,
+  type GlobalModelRow,
+  type RoundRow,
+  type SiteRow,
+  type SubmissionRow,
+} from './sqlite-rows.ts';
 import type {
   CoordinatorStore,
   FederationRecord,
@@ -19,310 +35,10 @@ import type {
   SubmissionRecord,
   TrafficRecord,
 } from './store.ts';
+import { StoreError } from './store-error.ts';
 
-/** Schema migrations; index i moves `user_version` from i to i + 1. Never edit a released one: append. */
-export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-  CREATE TABLE federations (
-    id TEXT PRIMARY KEY,
-    settings_json TEXT NOT NULL,
-    encoder_json TEXT NOT NULL,
-    features_checksum TEXT NOT NULL,
-    reference_count INTEGER NOT NULL,
-    has_global_test INTEGER NOT NULL,
-    is_demo INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    paused_from TEXT,
-    round INTEGER NOT NULL,
-    deadline INTEGER,
-    paused_remaining_ms INTEGER,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-  ) STRICT;
-  CREATE TABLE federation_data (
-    federation_id TEXT PRIMARY KEY REFERENCES federations(id) ON DELETE CASCADE,
-    features BLOB NOT NULL,
-    global_test BLOB
-  ) STRICT;
-  CREATE TABLE sites (
-    id TEXT PRIMARY KEY,
-    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER,
-    first_seen_at INTEGER,
-    last_seen_at INTEGER,
-    client TEXT,
-    virtual INTEGER NOT NULL
-  ) STRICT;
-  CREATE INDEX sites_by_federation ON sites(federation_id);
-  CREATE TABLE rounds (
-    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
-    round INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    started_at INTEGER NOT NULL,
-    deadline INTEGER,
-    closed_at INTEGER,
-    published_at INTEGER,
-    participants_json TEXT NOT NULL,
-    extensions INTEGER NOT NULL,
-    last_submission_at INTEGER,
-    aggregation_ms REAL,
-    PRIMARY KEY (federation_id, round)
-  ) STRICT;
-  CREATE TABLE traffic (
-    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
-    round INTEGER NOT NULL,
-    bytes_received INTEGER NOT NULL,
-    bytes_sent INTEGER NOT NULL,
-    PRIMARY KEY (federation_id, round)
-  ) STRICT;
-  CREATE TABLE submissions (
-    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
-    round INTEGER NOT NULL,
-    site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
-    sample_count INTEGER NOT NULL,
-    weights BLOB,
-    checksum TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    dtype TEXT NOT NULL,
-    metrics_json TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (federation_id, round, site_id)
-  ) STRICT;
-  CREATE TABLE global_models (
-    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
-    round INTEGER NOT NULL,
-    weights BLOB NOT NULL,
-    checksum TEXT NOT NULL,
-    contributors_json TEXT NOT NULL,
-    total_samples INTEGER NOT NULL,
-    metrics_json TEXT,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (federation_id, round)
-  ) STRICT;
-  CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at INTEGER NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    federation_id TEXT,
-    details_json TEXT NOT NULL
-  ) STRICT;
-  CREATE INDEX audit_by_federation ON audit_log(federation_id, id);
-  `,
-  // 2: weight blobs last in their rows. SQLite reads a row's columns in order through its overflow pages, so with
-  // the weights (2 MB) before checksum, metrics and times, every listing of submissions or global models read the
-  // blobs too: at 50 rounds the dashboard waited seconds for its rounds and per-site metrics.
-  `
-  CREATE TABLE submissions_v2 (
-    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
-    round INTEGER NOT NULL,
-    site_id TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
-    sample_count INTEGER NOT NULL,
-    checksum TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    dtype TEXT NOT NULL,
-    metrics_json TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    weights BLOB,
-    PRIMARY KEY (federation_id, round, site_id)
-  ) STRICT;
-  INSERT INTO submissions_v2 (federation_id, round, site_id, sample_count, checksum, bytes, dtype, metrics_json, received_at, seq, weights)
-    SELECT federation_id, round, site_id, sample_count, checksum, bytes, dtype, metrics_json, received_at, seq, weights FROM submissions;
-  DROP TABLE submissions;
-  ALTER TABLE submissions_v2 RENAME TO submissions;
-  CREATE TABLE global_models_v2 (
-    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
-    round INTEGER NOT NULL,
-    checksum TEXT NOT NULL,
-    contributors_json TEXT NOT NULL,
-    total_samples INTEGER NOT NULL,
-    metrics_json TEXT,
-    created_at INTEGER NOT NULL,
-    weights BLOB NOT NULL,
-    PRIMARY KEY (federation_id, round)
-  ) STRICT;
-  INSERT INTO global_models_v2 (federation_id, round, checksum, contributors_json, total_samples, metrics_json, created_at, weights)
-    SELECT federation_id, round, checksum, contributors_json, total_samples, metrics_json, created_at, weights FROM global_models;
-  DROP TABLE global_models;
-  ALTER TABLE global_models_v2 RENAME TO global_models;
-  `,
-];
-
-export const SCHEMA_VERSION = MIGRATIONS.length;
-
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-}
-
-interface FederationRow {
-  id: string;
-  settings_json: string;
-  encoder_json: string;
-  features_checksum: string;
-  reference_count: number;
-  has_global_test: number;
-  is_demo: number;
-  status: string;
-  paused_from: string | null;
-  round: number;
-  deadline: number | null;
-  paused_remaining_ms: number | null;
-  created_at: number;
-  updated_at: number;
-}
-interface SiteRow {
-  id: string;
-  federation_id: string;
-  name: string;
-  token_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-  first_seen_at: number | null;
-  last_seen_at: number | null;
-  client: string | null;
-  virtual: number;
-}
-interface RoundRow {
-  federation_id: string;
-  round: number;
-  status: string;
-  started_at: number;
-  deadline: number | null;
-  closed_at: number | null;
-  published_at: number | null;
-  participants_json: string;
-  extensions: number;
-  last_submission_at: number | null;
-  aggregation_ms: number | null;
-}
-interface SubmissionRow {
-  federation_id: string;
-  round: number;
-  site_id: string;
-  sample_count: number;
-  weights?: Buffer | null;
-  checksum: string;
-  bytes: number;
-  dtype: string;
-  metrics_json: string;
-  received_at: number;
-}
-interface GlobalModelRow {
-  federation_id: string;
-  round: number;
-  weights?: Buffer;
-  checksum: string;
-  contributors_json: string;
-  total_samples: number;
-  metrics_json: string | null;
-  created_at: number;
-}
-interface AuditRow {
-  id: number;
-  at: number;
-  actor: string;
-  action: string;
-  federation_id: string | null;
-  details_json: string;
-}
-
-const toBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-
-function federationFromRow(row: FederationRow): FederationRecord {
-  return {
-    id: row.id,
-    // Settings added later read with their neutral value in rows written before them.
-    settings: { minRoundSeconds: 0, ...(JSON.parse(row.settings_json) as Partial<FederationSettingsRecord>) } as FederationSettingsRecord,
-    encoder: JSON.parse(row.encoder_json) as FederationRecord['encoder'],
-    featuresChecksum: row.features_checksum,
-    referenceCount: row.reference_count,
-    hasGlobalTest: row.has_global_test === 1,
-    isDemo: row.is_demo === 1,
-    status: row.status as FederationRecord['status'],
-    pausedFrom: row.paused_from as FederationRecord['pausedFrom'],
-    round: row.round,
-    deadline: row.deadline,
-    pausedRemainingMs: row.paused_remaining_ms,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function siteFromRow(row: SiteRow): SiteRecord {
-  return {
-    id: row.id,
-    federationId: row.federation_id,
-    name: row.name,
-    tokenHash: row.token_hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-    firstSeenAt: row.first_seen_at,
-    lastSeenAt: row.last_seen_at,
-    client: row.client,
-    virtual: row.virtual === 1,
-  };
-}
-
-function roundFromRow(row: RoundRow): RoundRecord {
-  return {
-    federationId: row.federation_id,
-    round: row.round,
-    status: row.status as RoundRecord['status'],
-    startedAt: row.started_at,
-    deadline: row.deadline,
-    closedAt: row.closed_at,
-    publishedAt: row.published_at,
-    participants: JSON.parse(row.participants_json) as string[],
-    extensions: row.extensions,
-    lastSubmissionAt: row.last_submission_at,
-    aggregationMs: row.aggregation_ms,
-  };
-}
-
-function submissionFromRow(row: SubmissionRow): SubmissionRecord {
-  return {
-    federationId: row.federation_id,
-    round: row.round,
-    siteId: row.site_id,
-    sampleCount: row.sample_count,
-    weights: row.weights ? toBytes(row.weights) : null,
-    checksum: row.checksum,
-    bytes: row.bytes,
-    dtype: row.dtype as SubmissionRecord['dtype'],
-    metrics: JSON.parse(row.metrics_json) as SiteRoundMetrics,
-    receivedAt: row.received_at,
-  };
-}
-
-function globalModelFromRow(row: GlobalModelRow): Omit<GlobalModelRecord, 'weights'> & { weights?: Uint8Array } {
-  return {
-    federationId: row.federation_id,
-    round: row.round,
-    ...(row.weights ? { weights: toBytes(row.weights) } : {}),
-    checksum: row.checksum,
-    contributors: JSON.parse(row.contributors_json) as string[],
-    totalSamples: row.total_samples,
-    metrics: row.metrics_json === null ? null : (JSON.parse(row.metrics_json) as EvalMetrics),
-    createdAt: row.created_at,
-  };
-}
-
-function auditFromRow(row: AuditRow): AuditEntry {
-  return {
-    id: row.id,
-    at: row.at,
-    actor: row.actor,
-    action: row.action,
-    federationId: row.federation_id,
-    details: JSON.parse(row.details_json) as Record<string, unknown>,
-  };
-}
+export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+export { StoreError } from './store-error.ts';
 
 /** Opens (creating and migrating when needed) the store at `location`, a file path or `:memory:`. */
 export function openSqliteStore(location: string): CoordinatorStore {
@@ -339,19 +55,6 @@ export function openSqliteStore(location: string): CoordinatorStore {
     throw error;
   }
   return new SqliteStore(db, location);
-}
-
-function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
-    throw new StoreError(`the database has schema version ${version}; this coordinator knows up to ${MIGRATIONS.length}. Update the coordinator.`);
-  }
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v] as string);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
 }
 
 class SqliteStore implements CoordinatorStore {
