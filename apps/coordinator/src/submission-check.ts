@@ -3,7 +3,7 @@
  * stored, the submission is a duplicate to acknowledge again, an update to accept (decoded and checked here, once:
  * the decoded state is what the running sum adds), or refused with a typed reason. Nothing here writes anything.
  */
-import { isCounterEntry, ModuleStateError, moduleTensorSpec, validateModuleState, type ModuleState } from '@facmic/learning/plain';
+import { isCounterEntry, ModuleStateError, moduleTensorSpec, validateCounters, type ModuleState } from '@facmic/learning/plain';
 import { decodeTensors, encodedTensorsByteLength, openRound, TensorEncodingError, type ParsedSubmission, type TensorSpec } from '@facmic/protocol';
 import { accept, refuse, type Outcome } from './outcome.ts';
 import type { FederationRecord, SubmissionRecord } from './store/store.ts';
@@ -84,8 +84,10 @@ export function checkSubmission(context: SubmissionContext, submission: ParsedSu
     return refuse('PAYLOAD_TOO_LARGE', `${submission.weights.byteLength} bytes of weights; this federation's module is at most ${maxBytes}`);
   }
   try {
-    const decoded = decodeTensors(submission.weights, { expected: moduleSpecOf(federation), maxBytes });
-    validateModuleState(federation.settings.method, federation.encoder.featureDim, decoded.tensors);
+    // Names, shapes and finite values are the decoding's checks (against the module's spec); the counter is left. The
+    // state is only read (added to the running sum) while the submission's bytes live: no copy.
+    const decoded = decodeTensors(submission.weights, { expected: moduleSpecOf(federation), maxBytes, copy: false });
+    validateCounters(decoded.tensors);
     const dtypes = new Set(Object.entries(decoded.dtypes).filter(([name]) => !isCounterEntry(name)).map(([, dtype]) => dtype));
     const dtype: WeightsDtype = dtypes.size === 1 ? ([...dtypes][0] as 'float32' | 'float16') : 'mixed';
     return accept({ checked: { kind: 'update', state: decoded.tensors, checksum: decoded.checksum, dtype } as const });

@@ -122,10 +122,19 @@ export function validateModuleState(kind: ModuleKind, dim: number, state: Module
       const value = data[i] as number;
       if (value - value !== 0) throw new ModuleStateError('non-finite', `state entry "${entry.name}" holds a non-finite value`, entry.name);
     }
-    if (isCounterEntry(entry.name)) {
-      const count = tensor.data[0] ?? -1;
-      if (!Number.isInteger(count) || count < 0) throw new ModuleStateError('invalid-counter', `counter "${entry.name}" must be a non-negative integer, got ${count}`, entry.name);
-    }
+  }
+  validateCounters(state);
+}
+
+/**
+ * The counters' part of {@link validateModuleState}: each counter entry holds one non-negative integer. What is left
+ * to check of a state whose names, shapes and values a tensor file's decoding already checked.
+ */
+export function validateCounters(state: ModuleState): void {
+  for (const [name, tensor] of Object.entries(state)) {
+    if (!isCounterEntry(name)) continue;
+    const count = tensor.data[0] ?? -1;
+    if (tensor.data.length !== 1 || !Number.isInteger(count) || count < 0) throw new ModuleStateError('invalid-counter', `counter "${name}" must be a non-negative integer, got ${count}`, name);
   }
 }
 

@@ -16,6 +16,7 @@ export {
   moduleTensorSpec,
   moduleValueCount,
   shapeSize,
+  validateCounters,
   validateModuleState,
 } from './module-spec.ts';
 export * from './aggregation/index.ts';

@@ -17,5 +17,5 @@ export * from './connect-error.ts';
 export * from './invite.ts';
 export * from './parse.ts';
 export * from './tensor-encoding.ts';
-export { crc32, crc32Hex } from './crc32.ts';
+export { crc32, crc32Hex, portableCrc32 } from './crc32.ts';
 export { float16BitsToFloat32, float32ToFloat16Bits, FLOAT16_MAX } from './float16.ts';

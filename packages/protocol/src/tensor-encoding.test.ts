@@ -88,6 +88,18 @@ describe('tensor encoding', () => {
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(Math.abs(a[i]!) * 2 ** -11 + 2 ** -24);
   });
 
+  it('views float32 data in place on request, and copies where it must (unaligned)', () => {
+    const { bytes } = encodeTensors(randomState(4));
+    const viewed = decodeTensors(bytes, { copy: false }).tensors['0.weight']!.data;
+    expect(viewed.buffer).toBe(bytes.buffer);
+    expect(decodeTensors(bytes).tensors['0.weight']!.data.buffer).not.toBe(bytes.buffer);
+    const padded = new Uint8Array(bytes.byteLength + 1);
+    padded.set(bytes, 1);
+    const shifted = decodeTensors(padded.subarray(1), { copy: false }).tensors['0.weight']!.data;
+    expect(shifted.buffer).not.toBe(padded.buffer);
+    expect(Array.from(shifted)).toEqual(Array.from(viewed));
+  });
+
   it('decodes from an unaligned view (as a pooled Node Buffer may be)', () => {
     const bytes = encodeTensors(randomState(4)).bytes;
     const padded = new Uint8Array(bytes.byteLength + 3);
@@ -192,8 +204,8 @@ describe('crc32', () => {
 });
 
 describe('crc32 on long inputs', () => {
-  it('agrees with the byte-wise definition at every alignment and tail length', async () => {
-    const { crc32 } = await import('./crc32.ts');
+  it('agrees with the byte-wise definition at every alignment and tail length, portable and platform alike', async () => {
+    const { crc32, portableCrc32 } = await import('./crc32.ts');
     const bitwise = (bytes: Uint8Array) => {
       let crc = 0xffffffff;
       for (const b of bytes) {
@@ -206,10 +218,15 @@ describe('crc32 on long inputs', () => {
     for (let start = 0; start < 4; start++) {
       for (let length = 60; length < 100; length++) {
         const bytes = backing.subarray(start, start + length);
-        expect(crc32(bytes)).toBe(bitwise(bytes));
+        expect(portableCrc32(bytes)).toBe(bitwise(bytes));
       }
       const long = backing.subarray(start, start + 393);
-      expect(crc32(long)).toBe(bitwise(long));
+      expect(portableCrc32(long)).toBe(bitwise(long));
+    }
+    const large = Uint8Array.from({ length: 70_001 }, (_, i) => (i * 2654435761) >>> 24);
+    for (const view of [large, large.subarray(1), large.subarray(3, 65_000)]) {
+      expect(crc32(view)).toBe(bitwise(view));
+      expect(portableCrc32(view)).toBe(bitwise(view));
     }
   });
 });

@@ -21,8 +21,8 @@
  * A tensor file has one checksum: its trailer, the CRC-32 of every byte before it, as 8 hex digits. `encodeTensors`
  * returns it with the bytes and `decodeTensors` returns the one it verified, so nothing decodes a file only to read it.
  *
- * Decoding stays close to a copy: float32 values are copied in one block, float16 ones widened through a 65,536-entry
- * table, then both are scanned once for NaN and Infinity.
+ * Decoding stays close to a copy: float32 values are copied in one block (or, on request, viewed where they lie),
+ * float16 ones widened through a 65,536-entry table, then both are scanned once for NaN and Infinity.
  */
 import { crc32 } from './crc32.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from './float16.ts';
@@ -68,6 +68,11 @@ export interface DecodeTensorsOptions {
   expected?: TensorSpec;
   /** Refuse inputs longer than this many bytes (default 256 MiB). */
   maxBytes?: number;
+  /**
+   * With `false`, float32 tensors are views of `bytes` where the platform allows it (little-endian, 4-byte aligned),
+   * so nothing is copied: for a caller that only reads them while `bytes` lives (default true: fresh arrays).
+   */
+  copy?: boolean;
 }
 
 /** A tensor file and its checksum (the trailer, 8 hex digits). */
@@ -278,7 +283,7 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions =
   let offset = align4(PREAMBLE_BYTES + headerLength);
   for (const e of entries) {
     const count = elementCount(e.shape);
-    const data = e.dtype === 'float32' ? readFloat32(bytes, view, offset, count) : readFloat16(bytes, view, offset, count);
+    const data = e.dtype === 'float32' ? readFloat32(bytes, view, offset, count, options.copy ?? true) : readFloat16(bytes, view, offset, count);
     const bad = firstNonFinite(data);
     if (bad >= 0) throw new TensorEncodingError('NON_FINITE_WEIGHTS', `tensor "${e.name}" holds ${data[bad]} at index ${bad}`);
     tensors[e.name] = { shape: e.shape, data };
@@ -288,8 +293,9 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions =
   return { tensors, dtypes, checksum: hex(stored), byteLength: bytes.byteLength };
 }
 
-/** `count` little-endian float32 values at `offset`, copied in one block when the platform allows. */
-function readFloat32(bytes: Uint8Array, view: DataView, offset: number, count: number): Float32Array {
+/** `count` little-endian float32 values at `offset`: a view, or copied in one block, when the platform allows. */
+function readFloat32(bytes: Uint8Array, view: DataView, offset: number, count: number, copy: boolean): Float32Array {
+  if (!copy && LITTLE_ENDIAN && (bytes.byteOffset + offset) % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset + offset, count);
   const data = new Float32Array(count);
   if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + 4 * count));
   else for (let i = 0; i < count; i++) data[i] = view.getFloat32(offset + 4 * i, true);
