@@ -350,12 +350,12 @@ export class FederationEngine {
       this.store.updateRound(federation.id, round, { lastSubmissionAt: now });
       this.store.addTraffic(federation.id, round, { bytesReceived: submission.weights.byteLength, bytesSent: 0 });
     });
-    this.rounds.accepted(federation.id, round);
     try {
       this.rounds.ingest.add(federation.id, round, { siteId, sampleCount: submission.sampleCount, state: checked.state });
     } catch (error) {
       this.logger.error('an accepted update could not join the running aggregate; it is rebuilt from the store at the close', { federation: federation.id, round, site: siteId, error });
     }
+    this.rounds.accepted(federation.id, round);
     this.logger.debug('submission accepted', { federation: federation.id, round, site: siteId, samples: submission.sampleCount, bytes: submission.weights.byteLength });
     this.announcer.roundChanged(federation.id, round);
     this.announcer.federationChanged(federation.id);

@@ -2,38 +2,48 @@
  * `npm run bench:coordinator`: what a D=512 FACMIC federation costs the coordinator.
  *
  * 1. bytes per submission (tensor file) in float32 and float16;
- * 2. aggregation of 10, 100 and 1000 submissions: decoding the tensor files, sample-weighted FedAvg
- *    (`@facmic/learning`), encoding the global model, as the coordinator does when a round closes;
- * 3. the coordinator's own time per round with 10 Node sites on loopback (real server, SQLite file, Socket.IO):
- *    from the last accepted submission to the published global model, as the engine measures it.
+ * 2. at 10, 100 and 1000 submissions (`--sizes`), through the engine on a SQLite file as the coordinator runs it:
+ *    - the ingest cost per submission: decode + check (`checkSubmission`) + add to the round's running sum
+ *      (`RoundIngest.add`), float32 and float16 updates, against a memcpy of the same bytes;
+ *    - the publication latency: from the last submission accepted (`engine.submit` returned, i.e. the ack) to the
+ *      global model published (stored, round closed), with the engine's own aggregation time;
+ * 3. a round with 10 Node sites on loopback (`--sites`, real server, Socket.IO), as a whole-system check.
  *
- * Options: `--rounds N` (default 5), `--sites N` (default 10), `--sizes 10,100,1000`, `--json <file>`.
+ * Goals (issue 10): publication within 50 ms whatever the number of submissions; ingest within 8x the memcpy.
+ * The output ends with one line per size, `publish latency at N submissions: X ms`, and `ingest / memcpy ratio: X`
+ * (float32 updates, the sites' default; the float16 ratio is in the table).
+ *
+ * Options: `--sizes 10,100,1000`, `--rounds N` (default 3) and `--sites N` (default 10) for part 3 (`--sites 0`
+ * skips it), `--json <file>`.
  */
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AGGREGATION_STRATEGIES, initialModuleState, moduleSpec, type ModuleState } from '@facmic/learning';
-import { decodeTensors, encodedTensorsByteLength, encodeTensors, type TensorSpec } from '@facmic/protocol';
+import { AGGREGATION_STRATEGIES, counterEntryNames, initialModuleState, isCounterEntry, moduleTensorSpec, type ModuleState } from '@facmic/learning/plain';
+import { createFederationRequestSchema, encodedTensorsByteLength, encodeTensors, FEATURE_TENSOR_NAMES, type ParsedSubmission, type TensorDtype } from '@facmic/protocol';
 import { generateToken, hashToken } from '../auth.ts';
 import { systemClock } from '../clock.ts';
 import { createCoordinator } from '../create-coordinator.ts';
-import { createSyntheticEncoder } from '../features/synthetic-encoder.ts';
+import { FederationEngine } from '../engine.ts';
+import { createSyntheticEncoder, syntheticEncoderIdentity } from '../features/synthetic-encoder.ts';
 import { silentLogger } from '../logger.ts';
 import { createNodeSite } from '../node-site/node-site.ts';
+import { RoundIngest } from '../round-ingest.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
+import type { FederationRecord } from '../store/store.ts';
+import { checkSubmission } from '../submission-check.ts';
 import { initTfBackend } from '../tf-backend.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const DIM = 512;
+const DISTINCT = 10;
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
 }
 
-function median(values: number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
@@ -44,7 +54,7 @@ function perturbed(base: ModuleState, seed: number): ModuleState {
   let s = seed;
   for (const [name, t] of Object.entries(base)) {
     const data = t.data.slice();
-    if (!name.endsWith('num_batches_tracked')) {
+    if (!isCounterEntry(name)) {
       for (let i = 0; i < data.length; i++) {
         s = (Math.imul(s, 1664525) + 1013904223) | 0;
         data[i] = (data[i] as number) + (s / 2 ** 31) * 1e-3;
@@ -55,60 +65,125 @@ function perturbed(base: ModuleState, seed: number): ModuleState {
   return out;
 }
 
-async function main(): Promise<void> {
-  const sizes = option('sizes', '10,100,1000').split(',').map(Number);
-  const rounds = Number(option('rounds', '5'));
-  const siteCount = Number(option('sites', '10'));
-  const jsonPath = process.argv.includes('--json') ? option('json', 'coordinator-bench.json') : null;
-  const results: Record<string, unknown> = {
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
-  };
-  console.log(`facmic coordinator benchmark (D=${DIM}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version})\n`);
+const METRICS = { trainLoss: null, steps: 1, trainSeconds: 0, globalModel: null, localModel: null };
 
-  // 1. Bytes per submission.
-  const spec: TensorSpec = Object.fromEntries(moduleSpec('facmic', DIM).map((e) => [e.name, e.shape]));
-  const counters = moduleSpec('facmic', DIM).filter((e) => e.kind === 'counter').map((e) => e.name);
-  const base = initialModuleState('facmic', DIM, 1);
-  const fp32 = encodeTensors(base).bytes.byteLength;
-  const fp16 = encodeTensors(base, { dtype: 'float16', float32Names: counters }).bytes.byteLength;
-  if (fp32 !== encodedTensorsByteLength(spec, 'float32')) throw new Error('size mismatch');
-  console.log('bytes per submission (FACMIC module, D=512)');
-  console.log(`  float32: ${fp32} bytes (${(fp32 / 2 ** 20).toFixed(2)} MiB)`);
-  console.log(`  float16: ${fp16} bytes (${(fp16 / 2 ** 20).toFixed(2)} MiB)\n`);
-  results.bytesPerSubmission = { float32: fp32, float16: fp16 };
+function submissionOf(weights: Uint8Array, round: number, index: number): ParsedSubmission {
+  return { federationId: 'bench', round, sampleCount: 10 + (index % 50), weights, metrics: METRICS };
+}
 
-  // 2. Aggregation.
-  const distinct = Array.from({ length: 10 }, (_, i) => encodeTensors(perturbed(base, i + 1)).bytes);
-  const strategy = AGGREGATION_STRATEGIES.fedavg();
-  const aggregation: Record<string, unknown>[] = [];
-  console.log('aggregation (decode + sample-weighted FedAvg + encode), median of runs');
-  console.log('  submissions   decode ms   FedAvg ms    encode ms    total ms');
-  for (const n of sizes) {
-    const runs = n >= 1000 ? 1 : 3;
-    const decodeTimes: number[] = [];
-    const averageTimes: number[] = [];
-    const encodeTimes: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
-      const updates = Array.from({ length: n }, (_, i) => ({ state: decodeTensors(distinct[i % distinct.length] as Uint8Array, { expected: spec }).tensors, numSamples: 10 + (i % 50) }));
-      const t1 = performance.now();
-      const state = strategy.aggregateTrain(updates);
-      const t2 = performance.now();
-      encodeTensors(state);
-      const t3 = performance.now();
-      decodeTimes.push(t1 - t0);
-      averageTimes.push(t2 - t1);
-      encodeTimes.push(t3 - t2);
-    }
-    const row = { submissions: n, decodeMs: median(decodeTimes), fedAvgMs: median(averageTimes), encodeMs: median(encodeTimes) };
-    const total = row.decodeMs + row.fedAvgMs + row.encodeMs;
-    aggregation.push({ ...row, totalMs: total, runs });
-    console.log(`  ${String(n).padStart(11)} ${row.decodeMs.toFixed(1).padStart(11)} ${row.fedAvgMs.toFixed(1).padStart(11)} ${row.encodeMs.toFixed(1).padStart(12)} ${total.toFixed(1).padStart(11)}`);
-    if (globalThis.gc) globalThis.gc();
+/** Milliseconds per call of `run(i)` for i < count, repeated until at least `minMs` elapsed (the mean of the whole). */
+function perCall(count: number, minMs: number, setUp: () => void, run: (i: number) => void): number {
+  let calls = 0;
+  let elapsed = 0;
+  while (elapsed < minMs || calls === 0) {
+    setUp();
+    const started = performance.now();
+    for (let i = 0; i < count; i++) run(i);
+    elapsed += performance.now() - started;
+    calls += count;
   }
-  results.aggregation = aggregation;
+  return elapsed / calls;
+}
 
-  // 3. A real federation: coordinator + N Node sites on loopback.
+function benchFederation(dim: number, quorum: number): FederationRecord {
+  const { reference: _r, globalTest: _g, ...settings } = createFederationRequestSchema.parse({ name: 'bench', classNames: ['a', 'b'], quorum, rounds: 1, roundDeadlineSeconds: 3600 });
+  const now = Date.now();
+  return {
+    id: 'bench',
+    settings,
+    encoder: syntheticEncoderIdentity(dim),
+    featuresChecksum: 'x',
+    referenceCount: 2,
+    hasGlobalTest: false,
+    isDemo: false,
+    status: 'training',
+    pausedFrom: null,
+    round: 1,
+    deadline: now + 3_600_000,
+    pausedRemainingMs: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** decode + check + add, per submission, and a memcpy of the same bytes. */
+function ingestCost(files: readonly Uint8Array[], count: number): { ingestMs: number; memcpyMs: number } {
+  const federation = benchFederation(DIM, count);
+  const store = openSqliteStore(':memory:');
+  const ids = Array.from({ length: count }, (_, i) => `site-${i}`);
+  let ingest = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
+  const ingestMs = perCall(count, 300, () => { ingest = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg()); }, (i) => {
+    const submission = submissionOf(files[i % files.length] as Uint8Array, 1, i);
+    const check = checkSubmission({ siteId: ids[i] as string, sessionFederationId: 'bench', federation, participants: ids, existing: null }, submission);
+    if (!check.ok || check.checked.kind !== 'update') throw new Error(`bench submission refused: ${check.ok ? 'duplicate' : check.message}`);
+    ingest.add('bench', 1, { siteId: ids[i] as string, sampleCount: submission.sampleCount, state: check.checked.state });
+  });
+  const largest = Math.max(...files.map((f) => f.byteLength));
+  const target = new Uint8Array(largest);
+  const memcpyMs = perCall(count, 300, () => {}, (i) => { target.set(files[i % files.length] as Uint8Array); });
+  store.close();
+  return { ingestMs, memcpyMs };
+}
+
+/** One round of `count` submissions through the engine on a SQLite file: last accepted -> published. */
+async function publication(files: readonly Uint8Array[], count: number): Promise<{ publishMs: number; aggregationMs: number; engineMs: number | null }> {
+  const dir = mkdtempSync(join(tmpdir(), 'facmic-bench-'));
+  const store = openSqliteStore(join(dir, 'coordinator.sqlite'));
+  const engine = new FederationEngine({ store, clock: systemClock, logger: silentLogger });
+  try {
+    const template = benchFederation(DIM, count);
+    engine.createFederation({
+      id: 'bench',
+      settings: template.settings,
+      encoder: template.encoder,
+      features: encodeTensors({
+        [FEATURE_TENSOR_NAMES.text]: { shape: [2, DIM], data: new Float32Array(2 * DIM) },
+        [FEATURE_TENSOR_NAMES.reference]: { shape: [2, DIM], data: new Float32Array(2 * DIM) },
+      }).bytes,
+      featuresChecksum: 'x',
+      referenceCount: 2,
+      globalTest: null,
+      initialState: initialModuleState('facmic', DIM, 1),
+      isDemo: false,
+      actor: 'bench',
+    });
+    let published: (timings: { aggregationMs: number; publicationMs: number | null; at: number }) => void = () => {};
+    const done = new Promise<{ aggregationMs: number; publicationMs: number | null; at: number }>((resolve) => { published = resolve; });
+    engine.addListener({
+      federationChanged: () => {},
+      roundChanged: () => {},
+      siteChanged: () => {},
+      closeSite: () => {},
+      federationDeleted: () => {},
+      audit: () => {},
+      roundPublished: (_id, _round, timings) => { published({ ...timings, at: performance.now() }); },
+    });
+    const hash = template.encoder.hash;
+    for (let i = 0; i < count; i++) {
+      const id = `site-${i}`;
+      const created = engine.createSite({ id, federationId: 'bench', name: id, tokenHash: hashToken(`bench-token-${i}`), virtual: false, actor: 'bench' });
+      if (!created.ok) throw new Error(created.message);
+      engine.siteConnected(created.site, `session-${i}`, null);
+      engine.siteReady(id, `session-${i}`, { encoderHash: hash, trainSamples: 10, testSamples: 0 });
+    }
+    if (store.getFederation('bench')?.status !== 'training') throw new Error('the bench round did not start');
+    let lastAccepted = 0;
+    for (let i = 0; i < count; i++) {
+      const answer = engine.submit(`site-${i}`, 'bench', submissionOf(files[i % files.length] as Uint8Array, 1, i));
+      lastAccepted = performance.now();
+      if (!answer.ok) throw new Error(`submission refused: ${answer.message}`);
+    }
+    const timings = await done;
+    if (store.getRound('bench', 1)?.status !== 'published') throw new Error('the bench round was not published');
+    return { publishMs: timings.at - lastAccepted, aggregationMs: timings.aggregationMs, engineMs: timings.publicationMs };
+  } finally {
+    await engine.shutdown();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function loopbackRounds(rounds: number, siteCount: number): Promise<Record<string, unknown>> {
   console.log(`\nround time with ${siteCount} Node sites on loopback (${rounds} rounds, 1 local step each, float32 weights)`);
   await initTfBackend('wasm');
   const dir = mkdtempSync(join(tmpdir(), 'facmic-bench-'));
@@ -119,20 +194,8 @@ async function main(): Promise<void> {
   try {
     const { url } = await coordinator.listen(0, '127.0.0.1');
     const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-    const created = (await (
-      await fetch(`${url}/api/federations`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({
-          name: 'bench',
-          classNames: ['a', 'b', 'c', 'd'],
-          rounds,
-          quorum: siteCount,
-          training: { maxStepsPerRound: 1, batchSize: 8 },
-          reference: { kind: 'generated', count: 16 },
-        }),
-      })
-    ).json()) as { config: { id: string } };
+    const body = { name: 'bench', classNames: ['a', 'b', 'c', 'd'], rounds, quorum: siteCount, training: { maxStepsPerRound: 1, batchSize: 8 }, reference: { kind: 'generated', count: 16 } };
+    const created = (await (await fetch(`${url}/api/federations`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as { config: { id: string } };
     const federationId = created.config.id;
     const sites = [];
     for (let i = 0; i < siteCount; i++) {
@@ -163,16 +226,72 @@ async function main(): Promise<void> {
       );
     });
     console.log(`  median aggregation: ${median(aggregationMs).toFixed(1)} ms; whole run ${(wall / 1000).toFixed(1)} s (mostly the sites' training in this one process)`);
-    results.federation = { sites: siteCount, rounds, aggregationMs, lastSubmissionToPublishedMs: lastToPublished, traffic, wallSeconds: wall / 1000 };
+    return { sites: siteCount, rounds, aggregationMs, lastSubmissionToPublishedMs: lastToPublished, traffic, wallSeconds: wall / 1000 };
   } finally {
     await coordinator.close();
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const sizes = option('sizes', '10,100,1000').split(',').map(Number);
+  const rounds = Number(option('rounds', '3'));
+  const siteCount = Number(option('sites', '10'));
+  const jsonPath = process.argv.includes('--json') ? option('json', 'coordinator-bench.json') : null;
+  const results: Record<string, unknown> = { machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version } };
+  console.log(`facmic coordinator benchmark (D=${DIM}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version})\n`);
+
+  // 1. Bytes per submission.
+  const counters = counterEntryNames('facmic', DIM);
+  const base = initialModuleState('facmic', DIM, 1);
+  const files: Record<TensorDtype, Uint8Array[]> = {
+    float32: Array.from({ length: DISTINCT }, (_, i) => encodeTensors(perturbed(base, i + 1)).bytes),
+    float16: Array.from({ length: DISTINCT }, (_, i) => encodeTensors(perturbed(base, i + 1), { dtype: 'float16', float32Names: counters }).bytes),
+  };
+  const fp32 = (files.float32[0] as Uint8Array).byteLength;
+  const fp16 = (files.float16[0] as Uint8Array).byteLength;
+  if (fp32 !== encodedTensorsByteLength(moduleTensorSpec('facmic', DIM), 'float32')) throw new Error('size mismatch');
+  console.log('bytes per submission (FACMIC module, D=512)');
+  console.log(`  float32: ${fp32} bytes (${(fp32 / 2 ** 20).toFixed(2)} MiB)`);
+  console.log(`  float16: ${fp16} bytes (${(fp16 / 2 ** 20).toFixed(2)} MiB)\n`);
+  results.bytesPerSubmission = { float32: fp32, float16: fp16 };
+
+  // 2. Ingest and publication at each size.
+  console.log('ingest per submission (decode + check + add to the running sum) against a memcpy of the same bytes, and');
+  console.log('publication (last accepted submission -> global model stored), through the engine on a SQLite file');
+  console.log('  submissions   ingest fp32 ms   memcpy fp32 ms   ratio   ingest fp16 ms   memcpy fp16 ms   ratio   publish ms   (aggregation ms)');
+  const rows: { submissions: number; ingest: Record<TensorDtype, { ingestMs: number; memcpyMs: number }>; publishMs: number; aggregationMs: number; engineMs: number | null; runs: number }[] = [];
+  for (const n of sizes) {
+    const ingest = { float32: ingestCost(files.float32, n), float16: ingestCost(files.float16, n) };
+    const runs = n >= 1000 ? 1 : 3;
+    const measured = [];
+    for (let r = 0; r < runs; r++) measured.push(await publication(files.float32, n));
+    const publishMs = median(measured.map((m) => m.publishMs));
+    const aggregationMs = median(measured.map((m) => m.aggregationMs));
+    const engineMs = measured.every((m) => m.engineMs !== null) ? median(measured.map((m) => m.engineMs as number)) : null;
+    rows.push({ submissions: n, ingest, publishMs, aggregationMs, engineMs, runs });
+    const cell = (x: number, width: number) => x.toFixed(3).padStart(width);
+    const ratio = (d: TensorDtype) => (ingest[d].ingestMs / ingest[d].memcpyMs).toFixed(1).padStart(7);
+    console.log(
+      `  ${String(n).padStart(11)} ${cell(ingest.float32.ingestMs, 16)} ${cell(ingest.float32.memcpyMs, 16)} ${ratio('float32')} ${cell(ingest.float16.ingestMs, 16)} ${cell(ingest.float16.memcpyMs, 16)} ${ratio('float16')} ${publishMs.toFixed(1).padStart(12)}   (${aggregationMs.toFixed(1)})`,
+    );
+    if (globalThis.gc) globalThis.gc();
+  }
+  results.sizes = rows;
+
+  // 3. A real federation: coordinator + N Node sites on loopback.
+  if (siteCount > 0) results.federation = await loopbackRounds(rounds, siteCount);
+
   if (jsonPath !== null) {
     writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
     console.log(`\nwrote ${jsonPath}`);
   }
+  // Plain lines for scripts, last. The ratio: float32 updates (what sites send by default), the worst size.
+  const worstRatio = Math.max(...rows.map((r) => r.ingest.float32.ingestMs / r.ingest.float32.memcpyMs));
+  console.log('\ngoals: publication within 50 ms whatever the number of submissions; ingest within 8x the memcpy');
+  for (const row of rows) console.log(`publish latency at ${row.submissions} submissions: ${row.publishMs.toFixed(1)} ms`);
+  console.log(`ingest / memcpy ratio: ${worstRatio.toFixed(1)}`);
 }
 
 main().then(
