@@ -1,10 +1,11 @@
 /** The round state machine with a fake clock and an in-memory store: quorum, deadlines, late/stale/duplicate input. */
 import { initialModuleState } from '@facmic/learning';
-import { createFederationRequestSchema, encodeTensors, FEATURE_TENSOR_NAMES, type ParsedSubmission } from '@facmic/protocol';
+import { encodeTensors, type ParsedSubmission } from '@facmic/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from './auth.ts';
 import { FakeClock } from './clock.ts';
 import { FederationEngine } from './engine.ts';
+import { newFederationFixture } from './federation-fixture.ts';
 import { syntheticEncoderIdentity } from './features/synthetic-encoder.ts';
 import { silentLogger } from './logger.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
@@ -18,30 +19,7 @@ function makeEngine(store: CoordinatorStore, clock: FakeClock, reconnectGraceMs 
 }
 
 function createFederation(engine: FederationEngine, quorum: number, rounds = 3, minRoundSeconds = 0): string {
-  const { reference: _r, globalTest: _g, ...settings } = createFederationRequestSchema.parse({
-    name: 'F',
-    classNames: ['a', 'b'],
-    quorum,
-    rounds,
-    roundDeadlineSeconds: DEADLINE_S,
-    minRoundSeconds,
-  });
-  const features = encodeTensors({
-    [FEATURE_TENSOR_NAMES.text]: { shape: [2, DIM], data: new Float32Array(2 * DIM).fill(1) },
-    [FEATURE_TENSOR_NAMES.reference]: { shape: [2, DIM], data: new Float32Array(2 * DIM).fill(0.5) },
-  }).bytes;
-  engine.createFederation({
-    id: 'fed-1',
-    settings,
-    encoder: syntheticEncoderIdentity(DIM),
-    features,
-    featuresChecksum: 'x',
-    referenceCount: 2,
-    globalTest: null,
-    initialState: initialModuleState('facmic', DIM, 1),
-    isDemo: false,
-    actor: 'test',
-  });
+  engine.createFederation(newFederationFixture({ dim: DIM, quorum, rounds, roundDeadlineSeconds: DEADLINE_S, minRoundSeconds }));
   return 'fed-1';
 }
 

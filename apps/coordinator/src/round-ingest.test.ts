@@ -3,11 +3,12 @@
  * restarts mid-round rebuilds the running sum from the store and publishes the same bits as one that did not.
  */
 import { AGGREGATION_STRATEGIES, initialModuleState } from '@facmic/learning/plain';
-import { createFederationRequestSchema, decodeTensors, encodeTensors, FEATURE_TENSOR_NAMES, type ParsedSubmission } from '@facmic/protocol';
+import { decodeTensors, encodeTensors, type ParsedSubmission } from '@facmic/protocol';
 import { describe, expect, it } from 'vitest';
 import { hashToken } from './auth.ts';
 import { FakeClock } from './clock.ts';
 import { FederationEngine } from './engine.ts';
+import { newFederationFixture } from './federation-fixture.ts';
 import { syntheticEncoderIdentity } from './features/synthetic-encoder.ts';
 import { silentLogger } from './logger.ts';
 import { RoundIngest } from './round-ingest.ts';
@@ -47,22 +48,7 @@ function submission(siteIndex: number, dtype: 'float32' | 'float16'): ParsedSubm
 
 function setUp(store: CoordinatorStore, clock: FakeClock): FederationEngine {
   const engine = new FederationEngine({ store, clock, logger: silentLogger });
-  const { reference: _r, globalTest: _g, ...settings } = createFederationRequestSchema.parse({ name: 'F', classNames: ['a', 'b'], quorum: SITES.length, rounds: 2, roundDeadlineSeconds: 60 });
-  engine.createFederation({
-    id: 'fed-1',
-    settings,
-    encoder: syntheticEncoderIdentity(DIM),
-    features: encodeTensors({
-      [FEATURE_TENSOR_NAMES.text]: { shape: [2, DIM], data: new Float32Array(2 * DIM).fill(1) },
-      [FEATURE_TENSOR_NAMES.reference]: { shape: [2, DIM], data: new Float32Array(2 * DIM).fill(0.5) },
-    }).bytes,
-    featuresChecksum: 'x',
-    referenceCount: 2,
-    globalTest: null,
-    initialState: initialModuleState('facmic', DIM, 1),
-    isDemo: false,
-    actor: 'test',
-  });
+  engine.createFederation(newFederationFixture({ dim: DIM, quorum: SITES.length, rounds: 2 }));
   for (const name of SITES) engine.createSite({ id: `site-${name}`, federationId: 'fed-1', name, tokenHash: hashToken(`token-${name}`), virtual: false, actor: 'test' });
   return engine;
 }

@@ -46,6 +46,11 @@ const EVENTS: { readonly [T in RoundEventType]: Extract<RoundEvent, { type: T }>
 type Expected = { to: string; effects: string[] } | 'refused';
 const R = 'refused' as const;
 
+/** A terminal status refuses everything; a restart leaves it as it is. */
+function terminal(status: string): Record<RoundEventType, Expected> {
+  return { ...(Object.fromEntries(ROUND_EVENT_TYPES.map((type) => [type, R])) as Record<RoundEventType, Expected>), restart: { to: status, effects: [] } };
+}
+
 const TABLE: Record<PhaseName, Record<RoundEventType, Expected>> = {
   waiting: {
     'sites-ready': { to: 'training', effects: ['round-opened', 'audit:round.started'] },
@@ -107,30 +112,8 @@ const TABLE: Record<PhaseName, Record<RoundEventType, Expected>> = {
     'change-rules': { to: 'aggregating', effects: [] },
     restart: { to: 'aggregating', effects: ['aggregate'] },
   },
-  finished: {
-    'sites-ready': R,
-    'submissions-in': R,
-    deadline: R,
-    aggregated: R,
-    'aggregation-failed': R,
-    pause: R,
-    resume: R,
-    stop: R,
-    'change-rules': R,
-    restart: { to: 'finished', effects: [] },
-  },
-  stopped: {
-    'sites-ready': R,
-    'submissions-in': R,
-    deadline: R,
-    aggregated: R,
-    'aggregation-failed': R,
-    pause: R,
-    resume: R,
-    stop: R,
-    'change-rules': R,
-    restart: { to: 'stopped', effects: [] },
-  },
+  finished: terminal('finished'),
+  stopped: terminal('stopped'),
 };
 
 function nameOf(phase: RoundPhase): string {

@@ -2,7 +2,7 @@
 import { initialModuleState } from '@facmic/learning/plain';
 import { crc32, encodeTensors, type ParsedSubmission } from '@facmic/protocol';
 import { describe, expect, it } from 'vitest';
-import { syntheticEncoderIdentity } from './features/synthetic-encoder.ts';
+import { federationRecordFixture } from './federation-fixture.ts';
 import type { FederationRecord, SubmissionRecord } from './store/store.ts';
 import { checkSubmission, maxWeightsBytes, type SubmissionContext } from './submission-check.ts';
 
@@ -10,32 +10,7 @@ const DIM = 4;
 const state = initialModuleState('facmic', DIM, 1);
 const weights = encodeTensors(state).bytes;
 
-const federation: FederationRecord = {
-  id: 'fed',
-  settings: {
-    name: 'F',
-    classNames: ['a', 'b'],
-    promptTemplate: 'a photo of {class}',
-    method: 'facmic',
-    rounds: 5,
-    training: { batchSize: 8, localEpochs: 1, maxStepsPerRound: 1, optimizer: { name: 'adam', learningRate: 1e-3, betas: [0.9, 0.98], epsilon: 1e-6, weightDecay: 0 } },
-    quorum: 1,
-    roundDeadlineSeconds: 60,
-    minRoundSeconds: 0,
-  },
-  encoder: syntheticEncoderIdentity(DIM),
-  featuresChecksum: 'x',
-  referenceCount: 2,
-  hasGlobalTest: false,
-  isDemo: false,
-  status: 'training',
-  pausedFrom: null,
-  round: 2,
-  deadline: 1,
-  pausedRemainingMs: null,
-  createdAt: 0,
-  updatedAt: 0,
-};
+const federation: FederationRecord = federationRecordFixture({ id: 'fed', dim: DIM, quorum: 1, rounds: 5 }, { status: 'training', round: 2, deadline: 1 });
 
 const submission = (over: Partial<ParsedSubmission> = {}): ParsedSubmission => ({
   federationId: 'fed',

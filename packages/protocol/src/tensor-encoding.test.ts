@@ -185,35 +185,26 @@ describe('tensor encoding', () => {
 });
 
 describe('crc32', () => {
+  const bitwise = (bytes: Uint8Array) => {
+    let crc = 0xffffffff;
+    for (const b of bytes) {
+      crc ^= b;
+      for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  };
+
   it('matches the standard check value and a bitwise reference on every length mod 8', async () => {
     const { crc32 } = await import('./crc32.ts');
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
-    const bitwise = (bytes: Uint8Array) => {
-      let crc = 0xffffffff;
-      for (const b of bytes) {
-        crc ^= b;
-        for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-      }
-      return (crc ^ 0xffffffff) >>> 0;
-    };
     for (let length = 0; length < 40; length++) {
       const bytes = Uint8Array.from({ length }, (_, i) => (i * 131 + length * 7) & 0xff);
       expect(crc32(bytes)).toBe(bitwise(bytes));
     }
   });
-});
 
-describe('crc32 on long inputs', () => {
   it('agrees with the byte-wise definition at every alignment and tail length, portable and platform alike', async () => {
     const { crc32, portableCrc32 } = await import('./crc32.ts');
-    const bitwise = (bytes: Uint8Array) => {
-      let crc = 0xffffffff;
-      for (const b of bytes) {
-        crc ^= b;
-        for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-      }
-      return (crc ^ 0xffffffff) >>> 0;
-    };
     const backing = Uint8Array.from({ length: 400 }, (_, i) => (i * 2654435761) >>> 24);
     for (let start = 0; start < 4; start++) {
       for (let length = 60; length < 100; length++) {

@@ -21,17 +21,17 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AGGREGATION_STRATEGIES, counterEntryNames, initialModuleState, isCounterEntry, moduleTensorSpec, type ModuleState } from '@facmic/learning/plain';
-import { createFederationRequestSchema, encodedTensorsByteLength, encodeTensors, FEATURE_TENSOR_NAMES, type ParsedSubmission, type TensorDtype } from '@facmic/protocol';
+import { encodedTensorsByteLength, encodeTensors, type ParsedSubmission, type TensorDtype } from '@facmic/protocol';
 import { generateToken, hashToken } from '../auth.ts';
 import { systemClock } from '../clock.ts';
 import { createCoordinator } from '../create-coordinator.ts';
 import { FederationEngine } from '../engine.ts';
-import { createSyntheticEncoder, syntheticEncoderIdentity } from '../features/synthetic-encoder.ts';
+import { federationRecordFixture, newFederationFixture } from '../federation-fixture.ts';
+import { createSyntheticEncoder } from '../features/synthetic-encoder.ts';
 import { silentLogger } from '../logger.ts';
 import { createNodeSite } from '../node-site/node-site.ts';
 import { RoundIngest } from '../round-ingest.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
-import type { FederationRecord } from '../store/store.ts';
 import { checkSubmission } from '../submission-check.ts';
 import { initTfBackend } from '../tf-backend.ts';
 
@@ -85,30 +85,11 @@ function perCall(count: number, minMs: number, setUp: () => void, run: (i: numbe
   return elapsed / calls;
 }
 
-function benchFederation(dim: number, quorum: number): FederationRecord {
-  const { reference: _r, globalTest: _g, ...settings } = createFederationRequestSchema.parse({ name: 'bench', classNames: ['a', 'b'], quorum, rounds: 1, roundDeadlineSeconds: 3600 });
-  const now = Date.now();
-  return {
-    id: 'bench',
-    settings,
-    encoder: syntheticEncoderIdentity(dim),
-    featuresChecksum: 'x',
-    referenceCount: 2,
-    hasGlobalTest: false,
-    isDemo: false,
-    status: 'training',
-    pausedFrom: null,
-    round: 1,
-    deadline: now + 3_600_000,
-    pausedRemainingMs: null,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const benchFederation = (quorum: number) => ({ id: 'bench', dim: DIM, quorum, rounds: 1, roundDeadlineSeconds: 3600 });
 
 /** decode + check + add, per submission, and a memcpy of the same bytes. */
 function ingestCost(files: readonly Uint8Array[], count: number): { ingestMs: number; memcpyMs: number } {
-  const federation = benchFederation(DIM, count);
+  const federation = federationRecordFixture(benchFederation(count), { status: 'training', round: 1, deadline: Date.now() + 3_600_000 });
   const store = openSqliteStore(':memory:');
   const ids = Array.from({ length: count }, (_, i) => `site-${i}`);
   let ingest = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
@@ -131,22 +112,8 @@ async function publication(files: readonly Uint8Array[], count: number): Promise
   const store = openSqliteStore(join(dir, 'coordinator.sqlite'));
   const engine = new FederationEngine({ store, clock: systemClock, logger: silentLogger });
   try {
-    const template = benchFederation(DIM, count);
-    engine.createFederation({
-      id: 'bench',
-      settings: template.settings,
-      encoder: template.encoder,
-      features: encodeTensors({
-        [FEATURE_TENSOR_NAMES.text]: { shape: [2, DIM], data: new Float32Array(2 * DIM) },
-        [FEATURE_TENSOR_NAMES.reference]: { shape: [2, DIM], data: new Float32Array(2 * DIM) },
-      }).bytes,
-      featuresChecksum: 'x',
-      referenceCount: 2,
-      globalTest: null,
-      initialState: initialModuleState('facmic', DIM, 1),
-      isDemo: false,
-      actor: 'bench',
-    });
+    const created = engine.createFederation(newFederationFixture(benchFederation(count)));
+    if (!created.ok) throw new Error(created.message);
     let published: (timings: { aggregationMs: number; publicationMs: number | null; at: number }) => void = () => {};
     const done = new Promise<{ aggregationMs: number; publicationMs: number | null; at: number }>((resolve) => { published = resolve; });
     engine.addListener({
@@ -158,12 +125,12 @@ async function publication(files: readonly Uint8Array[], count: number): Promise
       audit: () => {},
       roundPublished: (_id, _round, timings) => { published({ ...timings, at: performance.now() }); },
     });
-    const hash = template.encoder.hash;
+    const hash = created.federation.encoder.hash;
     for (let i = 0; i < count; i++) {
       const id = `site-${i}`;
-      const created = engine.createSite({ id, federationId: 'bench', name: id, tokenHash: hashToken(`bench-token-${i}`), virtual: false, actor: 'bench' });
-      if (!created.ok) throw new Error(created.message);
-      engine.siteConnected(created.site, `session-${i}`, null);
+      const site = engine.createSite({ id, federationId: 'bench', name: id, tokenHash: hashToken(`bench-token-${i}`), virtual: false, actor: 'bench' });
+      if (!site.ok) throw new Error(site.message);
+      engine.siteConnected(site.site, `session-${i}`, null);
       engine.siteReady(id, `session-${i}`, { encoderHash: hash, trainSamples: 10, testSamples: 0 });
     }
     if (store.getFederation('bench')?.status !== 'training') throw new Error('the bench round did not start');
