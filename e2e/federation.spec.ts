@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser, type BrowserContext } from '@playwright/test';
 import { encodedTensorsByteLength } from '@facmic/protocol';
-import { moduleSpec } from '@facmic/learning/plain';
+import { moduleTensorSpec } from '@facmic/learning/plain';
 import { AdminDashboard } from './fixtures/admin-dashboard.ts';
 import { startCoordinator, type RunningCoordinator } from './fixtures/coordinator.ts';
 import { HospitalPage } from './fixtures/hospital-page.ts';
@@ -176,7 +176,7 @@ test('three browser hospitals finish a federation; images never leave the page',
   expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
 
   // No image left any hospital page, and what left is far smaller than the images.
-  const weightsBytes = encodedTensorsByteLength(Object.fromEntries(moduleSpec('facmic', 512).map((e) => [e.name, e.shape])));
+  const weightsBytes = encodedTensorsByteLength(moduleTensorSpec('facmic', 512));
   for (const hospital of HOSPITALS) {
     const traffic = hospital.traffic!;
     expect(traffic.hits, `${hospital.name}: image signatures in what the page sent`).toEqual([]);

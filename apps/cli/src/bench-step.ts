@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClientUpdate } from '@facmic/learning';
-import { AdamL2, FeatureAttention, FedAvg, SeededRandom, initialModuleState, localStep } from '@facmic/learning';
+import { AdamL2, FeatureAttention, FedAvg, SeededRandom, initialModuleState, isCounterEntry, localStep } from '@facmic/learning';
 import { isNodeBackendName, useTfBackend, type NodeBackendName } from '@facmic/coordinator/tf-backend';
 
 function positive(value: string | undefined, fallback: number, name: string): number {
@@ -56,7 +56,7 @@ function benchmarkAggregation(updates: number, dim: number): void {
   const base = initialModuleState('facmic', dim, 1);
   const random = new SeededRandom(2);
   const clients: ClientUpdate[] = Array.from({ length: updates }, () => {
-    const state = Object.fromEntries(Object.entries(base).map(([name, tensor]) => [name, { shape: tensor.shape, data: tensor.data.map((v) => (name.endsWith('num_batches_tracked') ? v : v + 0.01 * (random.next() - 0.5))) }]));
+    const state = Object.fromEntries(Object.entries(base).map(([name, tensor]) => [name, { shape: tensor.shape, data: tensor.data.map((v) => (isCounterEntry(name) ? v : v + 0.01 * (random.next() - 0.5))) }]));
     return { state, numSamples: 1 + random.nextInt(500) };
   });
   const strategy = new FedAvg();
