@@ -87,7 +87,7 @@ export class CoordinatorMetrics {
     });
     this.publicationSeconds = new Histogram({
       name: 'facmic_publication_seconds',
-      help: "From a round's last accepted submission to its stored global model.",
+      help: "From a round's last accepted submission to its stored global model (a paced round first waits for its shortest length).",
       buckets: LATENCY_BUCKETS,
       registers,
     });
