@@ -82,6 +82,16 @@ export function moduleTensorSpec(kind: ModuleKind, dim: number): Record<string, 
   return Object.fromEntries(moduleSpec(kind, dim).map((entry) => [entry.name, entry.shape]));
 }
 
+/**
+ * Index of the first NaN or +-Infinity in `data`, or -1: a float32 is not finite exactly when its eight exponent bits
+ * are all set, tested on the bits (several times faster than widening every value to a double).
+ */
+export function findNonFinite(data: Float32Array): number {
+  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < bits.length; i++) if (((bits[i] as number) & 0x7f800000) === 0x7f800000) return i;
+  return -1;
+}
+
 /** Number of elements of a shape (1 for a scalar). */
 export function shapeSize(shape: readonly number[]): number {
   let size = 1;
@@ -117,11 +127,7 @@ export function validateModuleState(kind: ModuleKind, dim: number, state: Module
     if (!(tensor.data instanceof Float32Array) || tensor.data.length !== shapeSize(entry.shape)) {
       throw new ModuleStateError('length-mismatch', `state entry "${entry.name}" must hold ${shapeSize(entry.shape)} float32 values`, entry.name);
     }
-    const data = tensor.data;
-    for (let i = 0; i < data.length; i++) {
-      const value = data[i] as number;
-      if (value - value !== 0) throw new ModuleStateError('non-finite', `state entry "${entry.name}" holds a non-finite value`, entry.name);
-    }
+    if (findNonFinite(tensor.data) >= 0) throw new ModuleStateError('non-finite', `state entry "${entry.name}" holds a non-finite value`, entry.name);
   }
   validateCounters(state);
 }

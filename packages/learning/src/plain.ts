@@ -9,6 +9,7 @@ export {
   MODULE_KINDS,
   cloneModuleState,
   counterEntryNames,
+  findNonFinite,
   initialModuleState,
   isCounterEntry,
   isModuleKind,

@@ -186,12 +186,13 @@ export function encodeTensors(tensors: TensorSet, options: EncodeTensorsOptions 
   return { bytes: out, checksum: hex(crc) };
 }
 
-/** Index of the first NaN or +-Infinity, or -1. (`v - v` is 0 exactly for finite values.) */
+/**
+ * Index of the first NaN or +-Infinity, or -1: a float32 is not finite exactly when its eight exponent bits are all
+ * set, tested on the bits (several times faster than widening every value to a double).
+ */
 function firstNonFinite(data: Float32Array): number {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i] as number;
-    if (v - v !== 0) return i;
-  }
+  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < bits.length; i++) if (((bits[i] as number) & 0x7f800000) === 0x7f800000) return i;
   return -1;
 }
 

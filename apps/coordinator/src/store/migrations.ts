@@ -136,6 +136,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE global_models;
   ALTER TABLE global_models_v2 RENAME TO global_models;
   `,
+  // 3: a round's submissions without their weights, in order of arrival, read from an index alone (the close check,
+  // the ingest and every round:update list them; with many sites even a row read per submission adds up).
+  `
+  CREATE INDEX submissions_by_arrival ON submissions(federation_id, round, seq, site_id, sample_count, checksum, bytes, dtype, metrics_json, received_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

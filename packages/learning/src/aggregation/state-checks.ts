@@ -1,17 +1,9 @@
 /** Checks that client states can be combined: same entry names, shapes and lengths as a reference state. tfjs-free. */
 import { AggregationError } from '../errors.ts';
-import { isCounterEntry, shapeSize, type ModuleState } from '../module-spec.ts';
+import { findNonFinite, isCounterEntry, shapeSize, type ModuleState } from '../module-spec.ts';
 
 function describeShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
-}
-
-export function findNonFinite(data: Float32Array): number {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i] as number;
-    if (v - v !== 0) return i;
-  }
-  return -1;
 }
 
 /**

@@ -3,8 +3,8 @@
  * updates of D=512 (about 0.5 M floats each) with plain typed arrays.
  */
 import { AggregationError } from '../errors.ts';
-import type { ModuleState } from '../module-spec.ts';
-import { checkStateAgainst, findNonFinite } from './state-checks.ts';
+import { findNonFinite, type ModuleState } from '../module-spec.ts';
+import { checkStateAgainst } from './state-checks.ts';
 import { WeightedStateSum } from './weighted-sum.ts';
 
 /**

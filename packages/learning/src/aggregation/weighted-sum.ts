@@ -8,7 +8,7 @@
  * slipped through is caught by `average()` rather than published.
  */
 import { AggregationError } from '../errors.ts';
-import { isCounterEntry, type ModuleState } from '../module-spec.ts';
+import { findNonFinite, isCounterEntry, type ModuleState } from '../module-spec.ts';
 import { checkStateAgainst } from './state-checks.ts';
 
 const EMPTY = new Float32Array(0);
@@ -77,9 +77,7 @@ export class WeightedStateSum {
       }
       const averaged = new Float32Array(sum.length);
       for (let i = 0; i < sum.length; i++) averaged[i] = (sum[i] as number) / total;
-      for (const value of averaged) {
-        if (value - value !== 0) throw new AggregationError('non-finite', `entry "${name}" holds a non-finite value`, { entry: name });
-      }
+      if (findNonFinite(averaged) >= 0) throw new AggregationError('non-finite', `entry "${name}" holds a non-finite value`, { entry: name });
       result[name] = { shape: [...tensor.shape], data: averaged };
     }
     return result;
