@@ -192,7 +192,7 @@ export class RoundDriver {
     const round = federation && federation.round > 0 ? store.getRound(federationId, federation.round) : null;
     if (!round) return;
     const revoked = new Set(store.listSites(federationId).filter((s) => s.revokedAt !== null).map((s) => s.id));
-    const submitted = store.listSubmissions(federationId, round.round).map((s) => s.siteId);
+    const submitted = store.listSubmitters(federationId, round.round);
     this.dispatch(federationId, { type: 'submissions-in', submitted, active: round.participants.filter((id) => !revoked.has(id)) }, 'coordinator');
   }
 
@@ -205,7 +205,7 @@ export class RoundDriver {
     this.deadlineTimers.delete(federationId);
     if (this.stopped) return;
     const { store, logger, presence } = this.options;
-    const submissions = store.listSubmissions(federationId, round).length;
+    const submissions = store.listSubmitters(federationId, round).length;
     const outcome = this.dispatch(federationId, { type: 'deadline', round, submissions, ready: presence.readySites(federationId) }, 'coordinator');
     if (!outcome.ok) return;
     if (outcome.effects.some((e) => e.type === 'round-extended')) {

@@ -83,7 +83,7 @@ export class RoundIngest {
    * forgotten. Throws AggregationError (no submissions, pruned weights) or TensorEncodingError (a damaged store).
    */
   finish(federationId: string, round: number, spec: TensorSpec): RoundAggregate {
-    const stored = this.store.listSubmissions(federationId, round).map((s) => s.siteId);
+    const stored = this.store.listSubmitters(federationId, round);
     const held = this.contributors(federationId, round);
     if (held.length !== stored.length || held.some((id, i) => id !== stored[i])) this.rebuild(federationId, round, spec);
     const aggregate = this.open.get(federationId) as OpenAggregate;

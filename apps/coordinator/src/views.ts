@@ -152,7 +152,7 @@ export class CoordinatorViews {
   /** What every site of a federation needs for its `round:update` (computed once per announcement). */
   roundContext(federation: FederationRecord): RoundContext {
     const round = federation.round > 0 ? this.store.getRound(federation.id, federation.round) : null;
-    const submitted = round ? new Set(this.store.listSubmissions(federation.id, round.round).map((s) => s.siteId)) : new Set<string>();
+    const submitted = new Set(round ? this.store.listSubmitters(federation.id, round.round) : []);
     return { participants: round?.participants ?? [], submitted };
   }
 

@@ -72,18 +72,23 @@ function submissionOf(weights: Uint8Array, round: number, index: number): Parsed
   return { federationId: 'bench', round, sampleCount: 10 + (index % 50), weights, metrics: METRICS };
 }
 
-/** Milliseconds per call of `run(i)` for i < count, repeated until at least `minMs` elapsed (the mean of the whole). */
+/**
+ * Milliseconds per call of `run(i)` for i < count: the median over repetitions of the whole loop (at least three,
+ * and at least `minMs` in all, unless one repetition alone takes a second), so a descheduled moment moves one sample.
+ */
 function perCall(count: number, minMs: number, setUp: () => void, run: (i: number) => void): number {
-  let calls = 0;
+  const samples: number[] = [];
   let elapsed = 0;
-  while (elapsed < minMs || calls === 0) {
+  while (samples.length < 3 || elapsed < minMs) {
     setUp();
     const started = performance.now();
     for (let i = 0; i < count; i++) run(i);
-    elapsed += performance.now() - started;
-    calls += count;
+    const ms = performance.now() - started;
+    samples.push(ms / count);
+    elapsed += ms;
+    if (ms > 1000 && elapsed >= minMs) break;
   }
-  return elapsed / calls;
+  return median(samples);
 }
 
 const benchFederation = (quorum: number) => ({ id: 'bench', dim: DIM, quorum, rounds: 1, roundDeadlineSeconds: 3600 });
@@ -230,7 +235,9 @@ async function main(): Promise<void> {
   console.log('publication (last accepted submission -> global model stored), through the engine on a SQLite file');
   console.log('  submissions   ingest fp32 ms   memcpy fp32 ms   ratio   ingest fp16 ms   memcpy fp16 ms   ratio   publish ms   (aggregation ms)');
   const rows: { submissions: number; ingest: Record<TensorDtype, { ingestMs: number; memcpyMs: number }>; publishMs: number; aggregationMs: number; engineMs: number | null; runs: number }[] = [];
-  // One round first, not reported: a long-running coordinator has its aggregation code compiled by the JIT.
+  // One round and a few updates first, not reported: a running coordinator has this code compiled by the JIT.
+  ingestCost(files.float32, 20);
+  ingestCost(files.float16, 20);
   await publication(files.float32, 2);
   for (const n of sizes) {
     const ingest = { float32: ingestCost(files.float32, n), float16: ingestCost(files.float16, n) };

@@ -295,6 +295,10 @@ class SqliteStore implements CoordinatorStore {
     );
   }
 
+  listSubmitters(federationId: string, round: number): string[] {
+    return (this.stmt('SELECT site_id FROM submissions WHERE federation_id = ? AND round = ? ORDER BY seq').all(federationId, round) as { site_id: string }[]).map((r) => r.site_id);
+  }
+
   countSubmissionsBySite(federationId: string): Map<string, number> {
     const rows = this.stmt('SELECT site_id, COUNT(*) AS n FROM submissions WHERE federation_id = ? GROUP BY site_id').all(federationId) as { site_id: string; n: number }[];
     return new Map(rows.map((r) => [r.site_id, r.n]));

@@ -153,6 +153,8 @@ export interface CoordinatorStore {
   getSubmission(federationId: string, round: number, siteId: string): SubmissionRecord | null;
   /** Submissions of a round in order of arrival. */
   listSubmissions(federationId: string, round: number, options?: { withWeights?: boolean }): SubmissionRecord[];
+  /** Site ids of a round's submissions in order of arrival (what round checks and views need, read from an index). */
+  listSubmitters(federationId: string, round: number): string[];
   countSubmissionsBySite(federationId: string): Map<string, number>;
   /** Drops the weights (keeps the metadata) of submissions to rounds before `beforeRound`. */
   pruneSubmissionWeights(federationId: string, beforeRound: number): number;
