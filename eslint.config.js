@@ -42,6 +42,19 @@ export default tseslint.config(
     },
   },
   {
+    // The encoder shares the one seeded generator of @facmic/learning/plain, and nothing of its tfjs half.
+    files: ['packages/encoder/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@facmic/learning', message: 'The encoder imports no tfjs: use @facmic/learning/plain.' }],
+        patterns: [
+          { group: ['@tensorflow/*'], message: 'The encoder imports no tfjs.' },
+          { group: ['express', 'socket.io', 'better-sqlite3', 'react', 'react-dom'], message: 'Packages hold no server, storage or UI code.' },
+        ],
+      }],
+    },
+  },
+  {
     // The privacy core runs unchanged in the browser (web worker) and Node: WebCrypto only, no ML, no platform APIs.
     files: ['packages/privacy/src/**/*.ts'],
     ignores: ['packages/privacy/src/**/*.test.ts'],

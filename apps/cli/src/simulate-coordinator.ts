@@ -25,7 +25,7 @@ export const COORDINATOR_USAGE = `usage: npm run simulate -- --coordinator URL -
   --sites N              number of virtual hospitals with --admin-token (default 3)
   --data DIR             class-folder tree (or DIR/client_0.. one per site); default: generated images
   --samples-per-site N   generated images per site (default 80), or a cap per class with --data
-  --test-fraction F      local test split (default 0.2)
+  --test-fraction F      local test split of generated data (default 0.2; folders use the one 80/10/10 split)
   --model M              encoder (default: the coordinator's, looked up in --models-dir)
   --models-dir DIR       models folder (default ./models)
   --dtype T              weights on the wire: float32 | float16 (default float32)
@@ -146,9 +146,9 @@ async function simulate(argv: readonly string[]): Promise<number> {
     if (values.data === undefined) {
       data = { kind: 'generated', trainPerClass: Math.max(2, Math.round(((1 - testFraction) * samples) / 4)), testPerClass: Math.max(1, Math.round((testFraction * samples) / 4)), seed: seed + index };
     } else if (folders) {
-      data = { kind: 'folder', path: folders[index] as string, testFraction, seed };
+      data = { kind: 'folder', path: folders[index] as string, seed };
     } else {
-      data = { kind: 'folder', path: values.data, testFraction, seed, shard: { index, count: tokens.length }, ...(values['samples-per-site'] === undefined ? {} : { limitPerClass: samples }) };
+      data = { kind: 'folder', path: values.data, seed, shard: { index, count: tokens.length }, ...(values['samples-per-site'] === undefined ? {} : { limitPerClass: samples }) };
     }
     const site = createNodeSite({ coordinatorUrl: url, federationId, token, name, encoder, data, weightsDtype: dtype, seed: seed * 1000 + index });
     const say = (line: string) => { console.log(`[${name}] ${line}`); };

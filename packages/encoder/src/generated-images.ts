@@ -6,7 +6,7 @@
  */
 import { encodePng, zlibStored } from './image/png.ts';
 import type { RgbaImage } from './types.ts';
-import { createRng, type Rng } from './util/rng.ts';
+import { SeededRandom } from '@facmic/learning/plain';
 
 export const PATTERNS = ['rings', 'stripes', 'blobs', 'checks', 'waves', 'dots', 'spiral', 'cross'] as const;
 
@@ -53,13 +53,13 @@ export function classNames(classes: number | readonly string[]): string[] {
 
 /** The acquisition shift of a site (deterministic in the site's name and the seed). */
 export function siteAppearance(site: string | number, seed: number, strength = 1): SiteAppearance {
-  const rng = createRng(`site:${String(site)}:${seed}`);
+  const rng = SeededRandom.fromText(`site:${String(site)}:${seed}`);
   const s = Math.max(0, Math.min(1, strength));
   return {
-    brightness: rng.range(-35, 35) * s,
-    contrast: 1 + rng.range(-0.3, 0.3) * s,
-    tint: [1 + rng.range(-0.15, 0.15) * s, 1 + rng.range(-0.15, 0.15) * s, 1 + rng.range(-0.15, 0.15) * s],
-    noise: 2 + rng.range(0, 14) * s,
+    brightness: rng.uniform(-35, 35) * s + 0, // + 0 turns -0 (strength 0) into 0
+    contrast: 1 + rng.uniform(-0.3, 0.3) * s,
+    tint: [1 + rng.uniform(-0.15, 0.15) * s, 1 + rng.uniform(-0.15, 0.15) * s, 1 + rng.uniform(-0.15, 0.15) * s],
+    noise: 2 + rng.uniform(0, 14) * s,
   };
 }
 
@@ -72,14 +72,14 @@ interface PatternParams {
   readonly blobs: readonly { x: number; y: number; r: number }[];
 }
 
-function patternParams(rng: Rng, variant: number): PatternParams {
-  const blobs = Array.from({ length: 3 + rng.int(3) }, () => ({ x: rng.range(0.2, 0.8), y: rng.range(0.2, 0.8), r: rng.range(0.06, 0.14) }));
+function patternParams(rng: SeededRandom, variant: number): PatternParams {
+  const blobs = Array.from({ length: 3 + rng.nextInt(3) }, () => ({ x: rng.uniform(0.2, 0.8), y: rng.uniform(0.2, 0.8), r: rng.uniform(0.06, 0.14) }));
   return {
-    cx: rng.range(0.35, 0.65),
-    cy: rng.range(0.35, 0.65),
-    angle: variant * 0.7 + rng.range(-0.25, 0.25),
-    frequency: (1 + variant * 0.35) * rng.range(0.85, 1.15),
-    phase: rng.range(0, Math.PI * 2),
+    cx: rng.uniform(0.35, 0.65),
+    cy: rng.uniform(0.35, 0.65),
+    angle: variant * 0.7 + rng.uniform(-0.25, 0.25),
+    frequency: (1 + variant * 0.35) * rng.uniform(0.85, 1.15),
+    phase: rng.uniform(0, Math.PI * 2),
     blobs,
   };
 }
@@ -152,7 +152,7 @@ export function renderImage(options: {
   if (!Number.isInteger(size) || size < 1) throw new Error(`size must be a positive integer, got ${size}`);
   const pattern = PATTERNS[label % PATTERNS.length] ?? 'rings';
   const variant = Math.floor(label / PATTERNS.length);
-  const rng = createRng(`image:${seed}:${String(site)}:${label}:${index}`);
+  const rng = SeededRandom.fromText(`image:${seed}:${String(site)}:${label}:${index}`);
   const params = patternParams(rng, variant);
   const look = siteAppearance(site, seed, options.siteShift ?? 1);
   const data = new Uint8ClampedArray(size * size * 4);
@@ -165,7 +165,7 @@ export function renderImage(options: {
       const base = inside ? 40 + 180 * patternValue(pattern, params, u, v) : 8;
       const shifted = (base - 128) * look.contrast + 128 + look.brightness;
       const o = (y * size + x) * 4;
-      for (let c = 0; c < 3; c++) data[o + c] = shifted * look.tint[c as 0 | 1 | 2] + rng.normal() * look.noise;
+      for (let c = 0; c < 3; c++) data[o + c] = shifted * look.tint[c as 0 | 1 | 2] + rng.irwinHallNormal() * look.noise;
       data[o + 3] = 255;
     }
   }

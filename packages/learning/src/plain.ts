@@ -1,6 +1,6 @@
 /**
  * The tfjs-free half of @facmic/learning (`@facmic/learning/plain`): module layout and initialisation, aggregation
- * strategies, metrics, the method table, the seeded generator and the error types. Safe to import from the
+ * strategies, metrics, the method table, the one seeded generator, the one train / validation / test split and the error types. Safe to import from the
  * coordinator or the protocol layer without loading TensorFlow.js.
  */
 export * from './errors.ts';
@@ -25,8 +25,10 @@ export type { ClassificationMetrics } from './metrics.ts';
 export { accuracy, balancedAccuracy, classificationMetrics, confusionMatrix } from './metrics.ts';
 export type { MethodName, MethodSpec } from './methods.ts';
 export { METHODS, METHOD_NAMES, getMethod, isMethodName } from './methods.ts';
-export { SeededRandom } from './prng.ts';
+export { SeededRandom, textSeed } from './prng.ts';
+export type { FeatureSplit, ItemSplit, RowSplit, SplitFractions, SplitPart, SplitSeed } from './split.ts';
+export { PAPER_SPLIT, splitFeatureSet, splitItems, splitRows, splitSizes } from './split.ts';
 export type { AdamOptions } from './adam-options.ts';
 export { PAPER_ADAM } from './adam-options.ts';
 export type { FeatureMatrix, FeatureSet, TextFeatures } from './features.ts';
-export { rowCount } from './features.ts';
+export { rowCount, selectRows } from './features.ts';

@@ -1,8 +1,20 @@
 /**
- * A small seeded pseudo-random generator (mulberry32 over a splitmix32-mixed seed). Integer arithmetic only for the
- * uniform stream, so shuffles and the torch-style uniform initialisation are bit-identical on every JavaScript engine.
- * `normal()` uses Math.log/Math.cos and is only reproducible within one engine family; it is meant for synthetic data.
+ * The project's one seeded pseudo-random generator (mulberry32 over a splitmix32-mixed seed), used for splits, batch
+ * streams, initialisation, synthetic data, the generated demo images and the generated tiny CLIP. Integer arithmetic
+ * only for the uniform stream, so shuffles and the torch-style uniform initialisation are bit-identical on every
+ * JavaScript engine. `normal()` uses Math.log/Math.cos and is only reproducible within one engine family (synthetic
+ * data); `irwinHallNormal()` uses additions only and is the same everywhere (generated model weights and images).
  */
+
+/** FNV-1a over the UTF-16 code units of `text`: a text seed (a hospital's name, a file's label) as 32 bits. */
+export function textSeed(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
 
 function mix32(value: number): number {
   let z = (value + 0x9e3779b9) | 0;
@@ -21,6 +33,11 @@ export class SeededRandom {
     const low = seed >>> 0;
     const high = Math.floor(seed / 0x100000000) >>> 0;
     this.state = mix32(low ^ mix32(high));
+  }
+
+  /** A generator seeded by a text (through `textSeed`). */
+  static fromText(text: string): SeededRandom {
+    return new SeededRandom(textSeed(text));
   }
 
   /** Next unsigned 32-bit integer. */
@@ -61,6 +78,17 @@ export class SeededRandom {
     const radius = Math.sqrt(-2 * Math.log(u));
     this.spareNormal = radius * Math.sin(2 * Math.PI * v);
     return radius * Math.cos(2 * Math.PI * v);
+  }
+
+  /**
+   * Approximately standard normal, with additions and one multiplication only (Irwin-Hall sum of 6 uniforms,
+   * rescaled), so it is bit-identical on every engine; tails are cut at +-4.24.
+   */
+  irwinHallNormal(): number {
+    let sum = 0;
+    for (let i = 0; i < 6; i++) sum += this.next();
+    // Irwin-Hall(6) has mean 3 and variance 1/2.
+    return (sum - 3) * Math.SQRT2;
   }
 
   /** Fisher-Yates shuffle in place. */

@@ -13,8 +13,7 @@
  * Round 0 is the state before any training.
  */
 import type { Evaluation, ModuleState } from '@facmic/learning';
-import { AdamL2, FeatureAttention, FedAvg, METHODS, evaluate, initialModuleState, trainLocal } from '@facmic/learning';
-import { DEFAULT_SPLIT, splitSite } from './split.ts';
+import { AdamL2, FeatureAttention, FedAvg, METHODS, PAPER_SPLIT, evaluate, initialModuleState, splitFeatureSet, trainLocal } from '@facmic/learning';
 import type { EvaluationSummary, RoundResult, SimulationData, SimulationHooks, SimulationOptions, SimulationResult, SiteRoundResult, SiteSplit } from './types.ts';
 
 export class SimulationError extends Error {
@@ -50,7 +49,7 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
   checkOptions(data, options);
   const started = performance.now();
   const method = METHODS[options.method];
-  const splits: SiteSplit[] = data.sites.map((site, k) => site.split ?? splitSite(site.data, options.seed * 1009 + k, options.splitFractions ?? DEFAULT_SPLIT));
+  const splits: SiteSplit[] = data.sites.map((site, k) => site.split ?? splitFeatureSet(site.data, options.seed * 1009 + k, options.splitFractions ?? PAPER_SPLIT));
   const globalSplit = splits[options.globalSite] as SiteSplit;
   const reference = { dim: data.dim, features: globalSplit.train.features };
   const globalTest = globalSplit.test;
@@ -69,7 +68,7 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
     method: options.method,
     description: data.description,
     globalSite: data.sites[options.globalSite]?.name ?? '',
-    trainingSites: training.map((site) => ({ name: site.name, train: site.split.train.labels.length, val: site.split.val.labels.length, test: site.split.test.labels.length })),
+    trainingSites: training.map((site) => ({ name: site.name, train: site.split.train.labels.length, val: site.split.validation.labels.length, test: site.split.test.labels.length })),
     referenceSize: globalSplit.train.labels.length,
     globalTestSize: globalTest.labels.length,
   };

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { predict } from '@facmic/learning';
+import { predict, splitFeatureSet } from '@facmic/learning';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTfBackend } from '@facmic/coordinator/tf-backend';
-import { SimulationError, generateSyntheticData, runSimulation, splitSite } from './index.ts';
+import { SimulationError, generateSyntheticData, runSimulation } from './index.ts';
 import type { RoundResult, SimulationData, SimulationOptions } from './index.ts';
 
 beforeAll(async () => { await useTfBackend('cpu'); });
@@ -12,20 +12,6 @@ const SMALL = { sites: 3, classes: 3, dim: 32, samplesPerSite: 80, seed: 5 };
 function options(overrides: Partial<SimulationOptions> = {}): SimulationOptions {
   return { method: 'facmic', rounds: 2, globalSite: 2, seed: 5, localEpochs: 1, batchSize: 16, learningRate: 5e-5, ...overrides };
 }
-
-describe('splitSite', () => {
-  it('cuts 80/10/10 without overlap, deterministically', () => {
-    const count = 53;
-    const set = { dim: 1, features: Float32Array.from({ length: count }, (_, i) => i), labels: new Int32Array(count) };
-    const split = splitSite(set, 3);
-    expect([split.train.labels.length, split.val.labels.length, split.test.labels.length]).toEqual([42, 5, 6]);
-    const all = [...split.train.features, ...split.val.features, ...split.test.features].sort((a, b) => a - b);
-    expect(all).toEqual(Array.from({ length: count }, (_, i) => i));
-    expect(splitSite(set, 3)).toEqual(split);
-    expect([...splitSite(set, 4).test.features]).not.toEqual([...split.test.features]);
-    expect(() => splitSite(set, 3, [0.5, 0.2, 0.2])).toThrow(/sum to 1/);
-  });
-});
 
 describe('generateSyntheticData', () => {
   it('is seeded, shaped [n, dim], and imbalanced across sites and classes', () => {
@@ -100,7 +86,7 @@ describe('runSimulation', () => {
 
   it('uses a split given by the data source as is', async () => {
     const base = generateSyntheticData(SMALL);
-    const fixed = splitSite(base.sites[0]!.data, 99, [0.5, 0.25, 0.25]);
+    const fixed = splitFeatureSet(base.sites[0]!.data, 99, { train: 0.5, validation: 0.25, test: 0.25 });
     const custom: SimulationData = { ...base, sites: [{ ...base.sites[0]!, split: fixed }, ...base.sites.slice(1)] };
     const result = await runSimulation(custom, options({ rounds: 1 }));
     expect(result.trainingSites[0]).toMatchObject({ train: fixed.train.labels.length, test: fixed.test.labels.length });

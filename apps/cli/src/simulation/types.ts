@@ -2,14 +2,10 @@
  * The simulation's data contract. A data source (the synthetic generator here; encoded real images elsewhere) produces
  * a `SimulationData`; `runSimulation` does the rest.
  */
-import type { FeatureSet, MethodName, TextFeatures } from '@facmic/learning';
+import type { FeatureSet, FeatureSplit, MethodName, SplitFractions, TextFeatures } from '@facmic/learning';
 
 /** A site's data split for the protocol. */
-export interface SiteSplit {
-  readonly train: FeatureSet;
-  readonly val: FeatureSet;
-  readonly test: FeatureSet;
-}
+export type SiteSplit = FeatureSplit;
 
 export interface SiteFeatures {
   readonly name: string;
@@ -40,8 +36,8 @@ export interface SimulationOptions {
   readonly localSteps?: number;
   readonly batchSize: number;
   readonly learningRate: number;
-  /** Train / validation / test fractions of each site (default 0.8 / 0.1 / 0.1). */
-  readonly splitFractions?: readonly [number, number, number];
+  /** Train / validation / test fractions of each site (default the paper's 0.8 / 0.1 / 0.1). */
+  readonly splitFractions?: SplitFractions;
 }
 
 export interface EvaluationSummary {

@@ -4,6 +4,7 @@
  * virtual hospitals of the demo. The caller initialises a tfjs backend first (`initTfBackend`).
  */
 import type { FeatureSet } from '@facmic/learning';
+import { SeededRandom, splitItems } from '@facmic/learning/plain';
 import type { FederationConfig, TensorDtype } from '@facmic/protocol';
 import { createSiteClient, type SiteClient, type SiteClientOptions, type SiteData } from '@facmic/site';
 import type { FeatureEncoder, LabelledImage } from '../features/feature-encoder.ts';
@@ -13,10 +14,12 @@ export type NodeSiteData =
   /** Generated class images (`encoder.generateImages`), with this site's acquisition shift. */
   | { kind: 'generated'; trainPerClass: number | readonly number[]; testPerClass: number; seed: number }
   /**
-   * A folder with one sub-folder per class; a seeded `testFraction` of each class is the local test split. With
-   * `shard`, the site keeps only its share of each class (image i goes to shard i mod count, after a seeded shuffle).
+   * A folder with one sub-folder per class, split by the project's one rule (`splitItems` of @facmic/learning/plain:
+   * seeded, 80/10/10, the validation part kept aside), as `simulate` and the browser hospital split it. With `shard`,
+   * the site keeps only its share of each class (image i goes to shard i mod count, after a seeded shuffle); with
+   * `limitPerClass`, at most that many images of each class.
    */
-  | { kind: 'folder'; path: string; testFraction: number; seed: number; limitPerClass?: number; shard?: { index: number; count: number } }
+  | { kind: 'folder'; path: string; seed: number; limitPerClass?: number; shard?: { index: number; count: number } }
   /** Features encoded elsewhere. */
   | { kind: 'features'; data: SiteData };
 
@@ -34,16 +37,6 @@ export interface NodeSiteOptions {
   signal?: AbortSignal;
 }
 
-function seededShuffle<T>(items: T[], seed: number): T[] {
-  let state = seed >>> 0 || 1;
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 async function encodeSet(encoder: FeatureEncoder, images: LabelledImage[], onProgress?: (done: number, total: number) => void): Promise<FeatureSet> {
   const encoded = await encoder.encodeImages(images, onProgress);
@@ -72,17 +65,17 @@ export async function loadNodeSiteData(
     return { train: trainSet, test: testSet };
   }
   const all = await listLabelledImages(data.path, federation.classNames);
-  const train: LabelledImage[] = [];
-  const test: LabelledImage[] = [];
+  const kept: LabelledImage[] = [];
   for (let label = 0; label < federation.classNames.length; label++) {
-    let images = seededShuffle(all.filter((image) => image.label === label), data.seed + label);
+    let images = all.filter((image) => image.label === label).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const shard = data.shard;
-    if (shard) images = images.filter((_, i) => i % shard.count === shard.index);
+    if (shard) images = new SeededRandom(data.seed * 1009 + label).shuffle(images).filter((_, i) => i % shard.count === shard.index);
     if (data.limitPerClass !== undefined) images = images.slice(0, data.limitPerClass);
-    const testCount = Math.round(images.length * data.testFraction);
-    test.push(...images.slice(0, testCount));
-    train.push(...images.slice(testCount));
+    kept.push(...images);
   }
+  const split = splitItems(kept, data.seed, (image) => image.name);
+  const train = [...split.train];
+  const test = [...split.test];
   if (train.length < 2) throw new Error(`${data.path} holds fewer than 2 training images for the classes ${federation.classNames.join(', ')}`);
   const total = train.length + test.length;
   const trainSet = await encodeSet(encoder, train, (done) => onProgress?.(done / total));

@@ -1,10 +1,10 @@
 /**
  * The demo hospitals' images, generated inside the worker with `@facmic/encoder`'s generator: every class has its own
  * pattern and every hospital its own look (brightness, contrast, tint, noise), so the domain shift between hospitals
- * is visible and real for the model. The split is the same seeded 80/10/10 split as for a real folder.
+ * is visible and real for the model. The split is the project's one seeded 80/10/10 split (`splitItems`), as for a real folder.
  */
 import { generateImages, type RgbaImage } from '@facmic/encoder';
-import { splitLocal, type SplitPart } from '../lib/local-split.ts';
+import { splitItems, type SplitPart } from '@facmic/learning/plain';
 import type { DemoDatasetRequest } from './worker-messages.ts';
 
 /** Fixed, so every demo tab of a hospital draws the same images; hospitals differ by their site index. */
@@ -25,7 +25,7 @@ export interface DemoImage {
 
 export function generateDemoImages(classNames: readonly string[], demo: DemoDatasetRequest): DemoImage[] {
   const images = generateImages({ classes: classNames, perClass: demo.imagesPerClass, site: demoSiteName(demo.siteIndex), seed: DEMO_IMAGE_SEED, size: DEMO_IMAGE_SIZE });
-  const split = splitLocal(images, (i) => i.label, (i) => i.name, demo.seed);
+  const split = splitItems(images, demo.seed, (i) => i.name);
   const out: DemoImage[] = [];
   for (const part of ['train', 'validation', 'test'] as const) {
     for (const image of split[part]) out.push({ name: `${image.name}.png`, pixels: image.image, label: image.label, part });

@@ -3,7 +3,7 @@
  * reloaded tab takes part again at once: no folder to pick again, nothing to encode again. Only features are kept
  * (never images), and only in this browser.
  */
-import type { SplitPart } from '../lib/local-split.ts';
+import type { SplitPart } from '@facmic/learning/plain';
 
 const DB_NAME = 'facmic-site';
 const DB_VERSION = 1;

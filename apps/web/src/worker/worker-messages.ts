@@ -5,7 +5,7 @@
 import type { FederationConfig } from '@facmic/protocol';
 import type { RgbaImage } from '@facmic/encoder';
 import type { SiteEventMessage } from '@facmic/site';
-import type { SplitPart } from '../lib/local-split.ts';
+import type { SplitPart } from '@facmic/learning/plain';
 import type { ModelFile } from '../lib/model-file.ts';
 
 export type DeviceRequest = 'auto' | 'webgpu' | 'wasm';

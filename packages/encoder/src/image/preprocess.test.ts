@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../util/rng.ts';
+import { SeededRandom } from '@facmic/learning/plain';
 import { applyGeometry, expandToRgb, geometryPlanFromConfig, shortestEdgeSize, toPixels, toRgb } from './preprocess.ts';
 
 const CLIP = { do_resize: true, size: { shortest_edge: 224 }, do_center_crop: true, crop_size: { height: 224, width: 224 }, resample: 3 };
@@ -35,9 +35,9 @@ describe('CLIP geometry', () => {
 
   it('resizes grey images as one plane, with exactly the pixels of three equal planes', () => {
     const plan = geometryPlanFromConfig(CLIP);
-    const rng = createRng(12);
+    const rng = new SeededRandom(12);
     const w = 300, h = 257;
-    const grey = Uint8Array.from({ length: w * h }, () => rng.int(256));
+    const grey = Uint8Array.from({ length: w * h }, () => rng.nextInt(256));
     const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => grey[Math.floor(i / 3)]!);
     const asPlane = toPixels({ width: w, height: h, channels: 3, data: rgb });
     expect(asPlane.channels).toBe(1);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../util/rng.ts';
+import { SeededRandom } from '@facmic/learning/plain';
 import { centerCropRgb, RESAMPLE, resizeRgb, type RgbImage } from './resample.ts';
 
 function randomImage(width: number, height: number, seed: number): RgbImage {
-  const rng = createRng(seed);
-  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => rng.int(256)) };
+  const rng = new SeededRandom(seed);
+  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => rng.nextInt(256)) };
 }
 
 describe('resizeRgb (Pillow algorithm)', () => {

@@ -6,7 +6,7 @@ import { filesToHash, findDuplicates } from '../../lib/duplicate-images.ts';
 import { digestFiles, type DigestProgress } from '../../lib/file-digests.ts';
 import { entriesFromDrop, filesFromEntries, filesFromInput } from '../../lib/folder-input.ts';
 import { scanFolder, type FolderScan, type IgnoredFile } from '../../lib/folder-reading.ts';
-import { splitLocal, PAPER_SPLIT } from '../../lib/local-split.ts';
+import { splitItems, PAPER_SPLIT } from '@facmic/learning/plain';
 import { countOf, formatCount } from '../../lib/format.ts';
 import type { DatasetImage, DemoDatasetRequest } from '../../worker/worker-messages.ts';
 import { DemoPreview } from './demo-preview.tsx';
@@ -125,7 +125,7 @@ function FolderChooser({ federation, seed, onImages, waiting }: ImageChooserProp
   const mapped = useMemo(() => (scan ? applyClassMapping(scan.folders, mapping, classes) : null), [scan, mapping, classes]);
   const duplicates = useMemo(() => (mapped && digests ? findDuplicates(mapped.files, (path) => digests.get(path)) : null), [mapped, digests]);
   const usable = duplicates?.kept ?? null;
-  const split = useMemo(() => (usable ? splitLocal(usable, (f) => f.label, (f) => f.path, String(seed)) : null), [usable, seed]);
+  const split = useMemo(() => (usable ? splitItems(usable, String(seed), (f) => f.path) : null), [usable, seed]);
   const missingClasses = usable ? classes.filter((_, index) => !usable.some((f) => f.label === index)) : [];
   const ignored = [...(scan?.ignored ?? []), ...unreadable];
   const nothingMapped = mapped !== null && mapped.files.length === 0;
@@ -306,7 +306,7 @@ function FolderChooser({ federation, seed, onImages, waiting }: ImageChooserProp
           {split && usable ? (
             <p data-testid="split-summary">
               {countOf(usable.length, 'image')}: {formatCount(split.train.length)} to train on, {formatCount(split.validation.length)} kept aside, {formatCount(split.test.length)} to
-              test on ({PAPER_SPLIT.train * 100}/{PAPER_SPLIT.validation * 100}/{PAPER_SPLIT.test * 100} per class, the same split every time for this hospital).
+              test on ({PAPER_SPLIT.train * 100}/{PAPER_SPLIT.validation * 100}/{PAPER_SPLIT.test * 100} of a seeded shuffle, as in the paper: the same split every time for this hospital).
             </p>
           ) : (
             <p role="status" className="small muted" data-testid="copies-check">
