@@ -30,7 +30,7 @@ test('/, /site and /admin have no serious or critical accessibility violations',
     rounds: 1,
     quorum: 1,
     roundDeadlineSeconds: 600,
-    training: { maxStepsPerRound: 1, batchSize: 8 },
+    training: { stepsPerRound: 1, batchSize: 8 },
     reference: { kind: 'generated', count: 8 },
     globalTest: { kind: 'generated', perClass: 4 },
   });

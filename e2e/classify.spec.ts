@@ -39,7 +39,7 @@ test('a hospital classifies an image with the shared model, then offline with a 
     rounds: ROUNDS,
     quorum: 1,
     roundDeadlineSeconds: 600,
-    training: { maxStepsPerRound: 2, batchSize: 8 },
+    training: { stepsPerRound: 2, batchSize: 8 },
     reference: { kind: 'generated', count: 8 },
   });
   const invite = await api.createInvite(federationId, 'Hospital F');

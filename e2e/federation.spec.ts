@@ -91,7 +91,7 @@ test('three browser hospitals finish a federation; images never leave the page',
     quorum: 3,
     deadlineSeconds: 600,
     localEpochs: 1,
-    maxStepsPerRound: 3,
+    stepsPerRound: 3,
     batchSize: 8,
     referenceCount: 16,
     globalTestPerClass: 4,
@@ -206,7 +206,7 @@ test('a hospital rides out a dropped connection (the coordinator restarts) and f
     rounds,
     quorum: 1,
     roundDeadlineSeconds: 600,
-    training: { maxStepsPerRound: 2, batchSize: 8 },
+    training: { stepsPerRound: 2, batchSize: 8 },
     reference: { kind: 'generated', count: 8 },
   })) as { summary: { id: string } };
   const invite = (await post(`/api/federations/${federation.summary.id}/invites`, { name: 'Hospital D' })) as { link: string; site: { id: string } };

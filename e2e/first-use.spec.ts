@@ -35,7 +35,7 @@ async function smallFederation(name: string, extra: Record<string, unknown> = {}
     rounds: 1,
     quorum: 1,
     roundDeadlineSeconds: 600,
-    training: { maxStepsPerRound: 1, batchSize: 8 },
+    training: { stepsPerRound: 1, batchSize: 8 },
     reference: { kind: 'generated', count: 8 },
     ...extra,
   });

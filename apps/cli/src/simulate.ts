@@ -1,7 +1,7 @@
 /**
- * npm run simulate -- --synthetic [--sites 4] [--rounds 20] [--method facmic|fedclip|local|zeroshot] [--seed 1]
- *   [--classes 4] [--dim 512] [--samples-per-site 400] [--global-site N] [--local-epochs 1] [--local-steps N]
- *   [--batch-size 32] [--lr 5e-5] [--backend wasm|cpu] [--json FILE]
+ * npm run simulate -- --synthetic [--sites 4] [--rounds 50] [--method facmic|fedclip|local|zeroshot] [--seed 1]
+ *   [--classes 4] [--dim 512] [--samples-per-site 400] [--global-site N] [--global-split] [--local-steps 199]
+ *   [--local-epochs E] [--batch-size 32] [--lr 5e-5] [--backend wasm|cpu] [--json FILE]
  *
  * Runs the FACMIC protocol with N sites in one process (see simulation/run-simulation.ts) and prints a table of
  * per-round accuracy / balanced accuracy per site and on the held-out global site. This file only parses flags and
@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { METHOD_NAMES, PAPER_ADAM, isMethodName } from '@facmic/learning/plain';
+import { DEFAULT_BATCH_SIZE, DEFAULT_STEPS_PER_ROUND, METHOD_NAMES, PAPER_ADAM, isMethodName } from '@facmic/learning/plain';
 import { isNodeBackendName, useTfBackend } from '@facmic/coordinator/tf-backend';
 import { IMAGE_DATA_FLAGS, IMAGE_DATA_USAGE, imageDataFromFlags, siteCountForData } from './data/flags.ts';
 import { SimulationError, finalSummary, generateSyntheticData, roundHeader, roundLine, runSimulation } from './simulation/index.ts';
@@ -18,16 +18,20 @@ import type { SimulationData } from './simulation/index.ts';
 
 const USAGE = `usage: npm run simulate -- --synthetic | --data DIR [options]
   --sites N              number of sites, one of them held out as the global site (default 4)
-  --rounds R             federated rounds (default 20)
+  --rounds R             federated rounds (default 50, the paper's)
   --method M             ${METHOD_NAMES.join(' | ')} (default facmic)
   --seed S               seed for data, splits, initialisation and shuffling (default 1)
   --classes C            synthetic classes (default 4)
   --dim D                feature dimension (default 512)
   --samples-per-site N   mean samples per site; sizes vary 0.6x..1.4x (default 600)
-  --global-site K        which site (1..N) is held out (default N, the last)
-  --local-epochs E       local epochs per round (default 1)
-  --local-steps S        cap on local steps per round (default: none)
-  --batch-size B         local batch size (default 32)
+  --global-site K        which site (1..N) is held out (default N, the last); as in the paper, its whole data is
+                         both the unlabelled LMMD reference stream and the labelled global test set
+  --global-split         split the global site 80/10/10 instead: reference = its train part, test = its test part
+  --local-steps S        steps per local round (default ${DEFAULT_STEPS_PER_ROUND}: a round is ${DEFAULT_STEPS_PER_ROUND} steps of ${DEFAULT_BATCH_SIZE} images, drawn
+                         from an endless reshuffled stream of the site's training images, as the paper's code)
+  --local-epochs E       passes over the training images per round instead (with --local-steps: whichever
+                         comes first)
+  --batch-size B         local batch size (default ${DEFAULT_BATCH_SIZE})
   --lr LR                Adam learning rate (default ${PAPER_ADAM.learningRate})
   --backend NAME         tfjs backend: wasm | cpu (default wasm)
   --json FILE            also write the full results as JSON
@@ -57,6 +61,7 @@ async function main(): Promise<number> {
       dim: { type: 'string' },
       'samples-per-site': { type: 'string' },
       'global-site': { type: 'string' },
+      'global-split': { type: 'boolean' },
       'local-epochs': { type: 'string' },
       'local-steps': { type: 'string' },
       'batch-size': { type: 'string' },
@@ -83,16 +88,19 @@ async function main(): Promise<number> {
   if (globalSite > sites) throw new UsageError(`--global-site must be between 1 and ${sites}`);
   const seed = integer(values.seed, 'seed', 1, 0);
   const localSteps = values['local-steps'] === undefined ? undefined : integer(values['local-steps'], 'local-steps', 1, 1);
+  const localEpochs = values['local-epochs'] === undefined ? undefined : integer(values['local-epochs'], 'local-epochs', 1, 1);
   const options = {
     method,
-    rounds: integer(values.rounds, 'rounds', 20, 1),
+    rounds: integer(values.rounds, 'rounds', 50, 1),
     globalSite: globalSite - 1,
+    globalSplit: values['global-split'] === true,
     seed,
-    localEpochs: integer(values['local-epochs'], 'local-epochs', 1, 1),
-    batchSize: integer(values['batch-size'], 'batch-size', 32, 2),
+    batchSize: integer(values['batch-size'], 'batch-size', DEFAULT_BATCH_SIZE, 2),
     learningRate,
     ...(localSteps === undefined ? {} : { localSteps }),
+    ...(localEpochs === undefined ? {} : { localEpochs }),
   };
+  const roundText = localEpochs === undefined ? `${localSteps ?? DEFAULT_STEPS_PER_ROUND} steps of ${options.batchSize}` : `${localEpochs} pass(es)${localSteps === undefined ? '' : ` (at most ${localSteps} steps)`} in batches of ${options.batchSize}`;
   const data: SimulationData = values.data !== undefined ? await imageDataFromFlags({ ...values, data: values.data }, { sites, seed }) : generateSyntheticData({
     sites,
     classes: integer(values.classes, 'classes', 4, 2),
@@ -102,7 +110,7 @@ async function main(): Promise<number> {
   });
 
   const backend = await useTfBackend(backendName);
-  console.log(`${data.description}; method ${method}; ${options.rounds} rounds; tfjs backend ${backend}`);
+  console.log(`${data.description}; method ${method}; ${options.rounds} rounds of ${roundText}; global site ${options.globalSplit ? 'split 80/10/10 (reference: train part, test: test part)' : 'whole (reference stream and test set)'}; tfjs backend ${backend}`);
   const trainingNames = data.sites.filter((_, k) => k !== options.globalSite).map((site) => site.name);
   let headerPrinted = false;
   const result = await runSimulation(data, options, {
@@ -114,7 +122,7 @@ async function main(): Promise<number> {
       console.log(roundLine(round));
     },
   });
-  console.log(`training sites (train/val/test): ${result.trainingSites.map((s) => `${s.name} ${s.train}/${s.val}/${s.test}`).join(', ')}; reference set ${result.referenceSize} unlabelled features of ${result.globalSite}`);
+  console.log(`training sites (train/val/test): ${result.trainingSites.map((s) => `${s.name} ${s.train}/${s.val}/${s.test}`).join(', ')}; reference set ${result.referenceSize} unlabelled features of ${result.globalSite}; global test set ${result.globalTestSize}`);
   console.log(finalSummary(result));
   if (values.json !== undefined) {
     const file = path.resolve(values.json);

@@ -114,7 +114,7 @@ export async function apiParsed<S extends z.ZodType>(schema: S, base: string, pa
   return schema.parse(body);
 }
 
-export const FAST_TRAINING = { localEpochs: 1, maxStepsPerRound: 3, batchSize: 8 } as const;
+export const FAST_TRAINING = { localEpochs: 1, stepsPerRound: 3, batchSize: 8 } as const;
 
 export async function createTestFederation(t: Pick<TestCoordinator, 'url' | 'adminToken'>, overrides: Partial<CreateFederationRequest> = {}): Promise<FederationDetail> {
   const request: CreateFederationRequest = {

@@ -50,4 +50,50 @@ describe('AdamL2', () => {
     expect(() => new AdamL2({ learningRate: -1 })).toThrow(TrainingError);
     expect(() => new AdamL2({ beta2: 1 })).toThrow(/beta2/);
   });
+
+  it('exports its state and continues from a loaded one exactly as if it had never stopped', async () => {
+    const random = new SeededRandom(3);
+    const initial = Float32Array.from({ length: 6 }, () => random.normal());
+    const grads = Array.from({ length: 4 }, () => Float32Array.from({ length: 6 }, () => random.normal()));
+    const run = async (split: boolean): Promise<Float32Array> => {
+      const variable = tf.variable(tf.tensor(initial, [2, 3]));
+      let optimizer = new AdamL2();
+      for (const [step, grad] of grads.entries()) {
+        if (split && step === 2) {
+          const state = await optimizer.exportState();
+          expect(state.step).toBe(2);
+          optimizer.dispose();
+          optimizer = new AdamL2();
+          optimizer.loadState(state, { w: [2, 3] });
+          expect(optimizer.stepCount).toBe(2);
+        }
+        const g = tf.tensor(grad, [2, 3]);
+        optimizer.applyGradients({ w: variable }, { w: g });
+        g.dispose();
+      }
+      const out = Float32Array.from(variable.dataSync());
+      optimizer.dispose();
+      variable.dispose();
+      return out;
+    };
+    expect(await run(true)).toEqual(await run(false));
+  });
+
+  it('refuses a state it cannot have had', async () => {
+    const optimizer = new AdamL2();
+    const variable = tf.variable(tf.zeros([2]));
+    const g = tf.ones([2]);
+    optimizer.applyGradients({ w: variable }, { w: g });
+    const good = await optimizer.exportState();
+    expect(() => { optimizer.loadState({ ...good, step: -1 }); }).toThrow(TrainingError);
+    expect(() => { optimizer.loadState({ ...good, secondMoments: { w: { shape: [2], data: Float32Array.from([-1, 0]) } } }); }).toThrow(/negative/);
+    expect(() => { optimizer.loadState({ ...good, secondMoments: {} }); }).toThrow(/different parameters/);
+    expect(() => { optimizer.loadState(good, { w: [3] }); }).toThrow(/another shape/);
+    expect(optimizer.stepCount).toBe(1); // a refused state changes nothing
+    optimizer.loadState({ step: 0, firstMoments: {}, secondMoments: {} });
+    expect(optimizer.stepCount).toBe(0);
+    g.dispose();
+    variable.dispose();
+    optimizer.dispose();
+  });
 });

@@ -4,11 +4,11 @@
  * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). tfjs's own Adam has no weight decay.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AdamOptions } from './adam-options.ts';
+import type { AdamOptions, AdamState } from './adam-options.ts';
 import { PAPER_ADAM } from './adam-options.ts';
 import { TrainingError } from './errors.ts';
 
-export type { AdamOptions } from './adam-options.ts';
+export type { AdamOptions, AdamState } from './adam-options.ts';
 export { PAPER_ADAM } from './adam-options.ts';
 
 function checkOptions(options: AdamOptions): void {
@@ -61,6 +61,49 @@ export class AdamL2 {
         this.secondMoments.set(name, tf.keep(v));
       });
     }
+  }
+
+  /** The step count and moments (copies), to keep across rounds or store (see AdamState). */
+  async exportState(): Promise<AdamState> {
+    const read = async (moments: Map<string, tf.Tensor>): Promise<AdamState['firstMoments']> => {
+      const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+      for (const [name, tensor] of moments) out[name] = { shape: [...tensor.shape], data: Float32Array.from(await tensor.data()) };
+      return out;
+    };
+    return { step: this.steps, firstMoments: await read(this.firstMoments), secondMoments: await read(this.secondMoments) };
+  }
+
+  /**
+   * Continues from a stored state (replacing the current one). Throws TrainingError('invalid-options') when the state is
+   * not one Adam can have: a negative or fractional step, moments of different names or shapes, values that are not
+   * finite, a negative second moment. With `expectedShapes`, every moment must also have its parameter's shape.
+   */
+  loadState(state: AdamState, expectedShapes?: Readonly<Record<string, readonly number[]>>): void {
+    const invalid = (why: string): TrainingError => new TrainingError('invalid-options', `Adam state: ${why}`);
+    if (!(Number.isInteger(state.step) && state.step >= 0)) throw invalid(`step ${state.step} is not a non-negative integer`);
+    const names = Object.keys(state.firstMoments).sort();
+    if (names.join('\n') !== Object.keys(state.secondMoments).sort().join('\n')) throw invalid('first and second moments name different parameters');
+    if (state.step === 0 && names.length > 0) throw invalid('moments without a step');
+    for (const name of names) {
+      const m = state.firstMoments[name];
+      const v = state.secondMoments[name];
+      if (m === undefined || v === undefined) throw invalid(`no moments for ${name}`);
+      const size = m.shape.reduce((a, b) => a * b, 1);
+      if (m.shape.join(',') !== v.shape.join(',') || m.data.length !== size || v.data.length !== size) throw invalid(`moments of ${name} do not match their shape`);
+      const expected = expectedShapes?.[name];
+      if (expectedShapes !== undefined && (expected === undefined || expected.join(',') !== m.shape.join(','))) throw invalid(`${name} is not a parameter of this module, or has another shape`);
+      for (const value of m.data) if (!Number.isFinite(value)) throw invalid(`a first moment of ${name} is not finite`);
+      for (const value of v.data) if (!(Number.isFinite(value) && value >= 0)) throw invalid(`a second moment of ${name} is negative or not finite`);
+    }
+    this.reset();
+    for (const name of names) {
+      const m = state.firstMoments[name];
+      const v = state.secondMoments[name];
+      if (m === undefined || v === undefined) continue;
+      this.firstMoments.set(name, tf.tensor(m.data, [...m.shape]));
+      this.secondMoments.set(name, tf.tensor(v.data, [...v.shape]));
+    }
+    this.steps = state.step;
   }
 
   /** Forgets the moments and the step count. */

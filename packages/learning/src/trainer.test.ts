@@ -6,7 +6,7 @@ import { TrainingError } from './errors.ts';
 import type { FeatureMatrix, FeatureSet, TextFeatures } from './features.ts';
 import { SeededRandom } from './prng.ts';
 import type { LocalTrainingOptions } from './trainer.ts';
-import { ReferenceBatches, stepsPerEpoch, trainLocal } from './trainer.ts';
+import { DEFAULT_STEPS_PER_ROUND, RecordedBatches, ShuffledBatches, stepsPerEpoch, trainLocal } from './trainer.ts';
 
 beforeAll(async () => { await useBackend('cpu'); });
 
@@ -59,19 +59,21 @@ describe('trainLocal', () => {
     expect(ticks).toBeGreaterThan(2);
   });
 
-  it('runs floor(N / batch) steps per epoch (drop_last), epochs and a step limit', async () => {
+  it('runs 199 steps by default (the paper), N steps with `steps`, floor(N / batch) per epoch with `epochs`', async () => {
     const module = FeatureAttention.create('facmic', DIM, 1);
-    expect((await trainLocal(module, dataset(30, 1), options())).steps).toBe(3);
+    expect(DEFAULT_STEPS_PER_ROUND).toBe(199);
+    expect((await trainLocal(module, dataset(30, 1), options())).steps).toBe(199);
+    expect((await trainLocal(module, dataset(30, 1), options({ epochs: 1 }))).steps).toBe(3);
     expect((await trainLocal(module, dataset(30, 1), options({ epochs: 2 }))).steps).toBe(6);
-    expect((await trainLocal(module, dataset(30, 1), options({ maxSteps: 5 }))).steps).toBe(5);
-    expect((await trainLocal(module, dataset(30, 1), options({ maxSteps: 5, epochs: 1 }))).steps).toBe(3);
+    expect((await trainLocal(module, dataset(30, 1), options({ steps: 5 }))).steps).toBe(5);
+    expect((await trainLocal(module, dataset(30, 1), options({ steps: 5, epochs: 1 }))).steps).toBe(3);
     module.dispose();
     expect([stepsPerEpoch(30, 8), stepsPerEpoch(7, 8), stepsPerEpoch(2, 32), stepsPerEpoch(1, 32)]).toEqual([3, 1, 1, 0]);
   });
 
   it('trains one smaller batch when there are fewer samples than a batch', async () => {
     const module = FeatureAttention.create('facmic', DIM, 1);
-    const result = await trainLocal(module, dataset(5, 2), options({ batchSize: 32 }));
+    const result = await trainLocal(module, dataset(5, 2), options({ batchSize: 32, epochs: 1 }));
     expect(result.steps).toBe(1);
     expect(result.numSamples).toBe(5);
     expect(Number.isFinite(result.losses[0]!.total)).toBe(true);
@@ -80,7 +82,7 @@ describe('trainLocal', () => {
 
   it('uses the whole reference set as each reference batch when it is smaller than a batch', async () => {
     const module = FeatureAttention.create('facmic', DIM, 1);
-    const result = await trainLocal(module, dataset(32, 3), options({ reference: dataset(3, 4) }));
+    const result = await trainLocal(module, dataset(32, 3), options({ reference: dataset(3, 4), epochs: 1 }));
     expect(result.steps).toBe(4);
     expect(result.losses.every((losses) => Number.isFinite(losses.lmmd))).toBe(true);
     module.dispose();
@@ -89,7 +91,7 @@ describe('trainLocal', () => {
   it('trains on a batch holding a single class', async () => {
     const module = FeatureAttention.create('facmic', DIM, 1);
     const single = dataset(16, 5, 1);
-    const result = await trainLocal(module, single, options());
+    const result = await trainLocal(module, single, options({ epochs: 1 }));
     expect(result.steps).toBe(2);
     expect(result.losses.every((losses) => Number.isFinite(losses.total))).toBe(true);
     module.dispose();
@@ -97,9 +99,9 @@ describe('trainLocal', () => {
 
   it('moves BatchNorm statistics twice per step with LMMD (source and target), once without', async () => {
     const module = FeatureAttention.create('facmic', DIM, 1);
-    await trainLocal(module, dataset(24, 1), options());
+    await trainLocal(module, dataset(24, 1), options({ steps: 3 }));
     expect(module.numBatchesTracked).toBe(6);
-    await trainLocal(module, dataset(24, 1), options({ lmmd: false, reference: null }));
+    await trainLocal(module, dataset(24, 1), options({ steps: 3, lmmd: false, reference: null }));
     expect(module.numBatchesTracked).toBe(9);
     module.dispose();
   });
@@ -109,7 +111,7 @@ describe('trainLocal', () => {
     const fedclip = FeatureAttention.create('fedclip', DIM, 1);
     const before = tf.memory().numTensors;
     await trainLocal(module, dataset(40, 1), options({ epochs: 2 }));
-    await trainLocal(fedclip, dataset(40, 1), options({ lmmd: false }));
+    await trainLocal(fedclip, dataset(40, 1), options({ lmmd: false, steps: 5 }));
     expect(tf.memory().numTensors).toBe(before);
     module.dispose();
     fedclip.dispose();
@@ -118,7 +120,7 @@ describe('trainLocal', () => {
   it('is deterministic for a seed and different across seeds', async () => {
     const run = async (seed: number): Promise<{ state: Float32Array; losses: number[] }> => {
       const module = FeatureAttention.create('facmic', DIM, 7);
-      const result = await trainLocal(module, dataset(40, 1), options({ seed }));
+      const result = await trainLocal(module, dataset(40, 1), options({ seed, steps: 10 }));
       const state = (await module.exportState())['3.weight']!.data;
       module.dispose();
       return { state, losses: result.losses.map((losses) => losses.total) };
@@ -141,8 +143,8 @@ describe('trainLocal', () => {
     const { AdamL2 } = await import('./adam.ts');
     const optimizer = new AdamL2();
     const module = FeatureAttention.create('facmic', DIM, 3);
-    await trainLocal(module, dataset(16, 1), options({ optimizer }));
-    await trainLocal(module, dataset(16, 1), options({ optimizer }));
+    await trainLocal(module, dataset(16, 1), options({ optimizer, steps: 2 }));
+    await trainLocal(module, dataset(16, 1), options({ optimizer, steps: 2 }));
     expect(optimizer.stepCount).toBe(4);
     optimizer.dispose();
     module.dispose();
@@ -153,6 +155,7 @@ describe('trainLocal', () => {
     const controller = new AbortController();
     const seen: number[] = [];
     const code = await errorCode(trainLocal(module, dataset(64, 1), options({
+      epochs: 1,
       signal: controller.signal,
       onStep: (progress) => {
         seen.push(progress.step);
@@ -180,19 +183,52 @@ describe('trainLocal', () => {
     const wide: FeatureMatrix = { dim: DIM + 1, features: new Float32Array(4 * (DIM + 1)) };
     expect(await errorCode(trainLocal(module, { ...wide, labels: new Int32Array(4) }, options()))).toBe('dimension-mismatch');
     expect(await errorCode(trainLocal(module, dataset(16, 1), options({ batchSize: 1 })))).toBe('invalid-options');
-    expect(await errorCode(trainLocal(module, dataset(16, 1), options({ maxSteps: 0 })))).toBe('invalid-options');
+    expect(await errorCode(trainLocal(module, dataset(16, 1), options({ steps: 0 })))).toBe('invalid-options');
     expect(await module.exportState()).toEqual(before);
     module.dispose();
   });
 });
 
-describe('ReferenceBatches', () => {
-  it('visits every row once before reshuffling', () => {
-    const rows = 10;
-    const matrix: FeatureMatrix = { dim: 1, features: Float32Array.from({ length: rows }, (_, i) => i) };
-    const batches = new ReferenceBatches(matrix, 3, new SeededRandom(1));
-    const firstPass = [batches.next(), batches.next(), batches.next()].flatMap((batch) => [...batch]);
+describe('batch streams', () => {
+  it('visits every row once per pass (drop_last) and reshuffles at each pass, endlessly', () => {
+    const stream = new ShuffledBatches(10, 3, new SeededRandom(1));
+    const firstPass = [stream.next(), stream.next(), stream.next()].flatMap((batch) => [...batch]);
     expect(new Set(firstPass).size).toBe(9);
-    expect(batches.next()).toHaveLength(3); // reshuffled: one row was left over
+    const secondPass = [stream.next(), stream.next(), stream.next()].flatMap((batch) => [...batch]);
+    expect(new Set(secondPass).size).toBe(9);
+    expect(secondPass).not.toEqual(firstPass);
+    const small = new ShuffledBatches(3, 8, new SeededRandom(2));
+    expect([...small.next()].sort()).toEqual([0, 1, 2]);
+    expect(() => new ShuffledBatches(1, 8, new SeededRandom(2))).toThrow(TrainingError);
+  });
+
+  it('feeds injected rows to the steps, draws and drops one pair after a step-bounded round, and keeps a stream across rounds', async () => {
+    const data = dataset(24, 1);
+    const source = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15]];
+    const reference = [[0, 1, 2, 3], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]];
+    const sourceBatches = new RecordedBatches(source);
+    const referenceBatches = new RecordedBatches(reference);
+    const seen: number[][] = [];
+    const module = FeatureAttention.create('facmic', DIM, 1);
+    const result = await trainLocal(module, data, options({ steps: 3, sourceBatches, referenceBatches, onStep: (p) => seen.push([...p.sourceRows, ...(p.referenceRows ?? [])]) }));
+    expect(result.steps).toBe(3);
+    expect(seen).toEqual([0, 1, 2].map((s) => [...source[s]!, ...reference[s]!]));
+    expect(sourceBatches.remaining).toBe(0); // the fourth pair was drawn and thrown away
+    expect(referenceBatches.remaining).toBe(0);
+    await expect(trainLocal(module, data, options({ steps: 1, sourceBatches, referenceBatches }))).rejects.toThrow(/only 4 batches/);
+    await expect(trainLocal(module, data, options({ steps: 1, sourceBatches: new RecordedBatches([[0, 99]]) }))).rejects.toThrow(/not a row/);
+
+    // Same seed, same stream: two rounds of 2 over one kept stream are one round of 4 plus the thrown-away pair.
+    const kept = new ShuffledBatches(24, 4, new SeededRandom(5));
+    const again = new ShuffledBatches(24, 4, new SeededRandom(5));
+    const keptRows: number[] = [];
+    const expectedRows: number[] = [];
+    for (let round = 0; round < 2; round++) await trainLocal(module, data, options({ steps: 2, lmmd: false, sourceBatches: kept, onStep: (p) => keptRows.push(...p.sourceRows) }));
+    for (let i = 0; i < 5; i++) {
+      const batch = again.next();
+      if (i !== 2) expectedRows.push(...batch);
+    }
+    expect(keptRows).toEqual(expectedRows);
+    module.dispose();
   });
 });

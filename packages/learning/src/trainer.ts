@@ -1,10 +1,20 @@
 /**
- * Local training over cached features: seeded shuffling, batches of 32 with drop_last, each source batch paired with
- * the next batch of an endless, reshuffled stream of unlabelled reference (target) features.
+ * The local round, as the paper's code runs it (`utils/training.py`: `for batch, batch_t in zip(data_loader,
+ * testloader)`, breaking at `i == n_iter`): `steps` steps (default 199 = the paper's n_iter 200 - 1), each on a batch of
+ * 32 from an endless stream of the site's training rows, reshuffled at each pass, without replacement, drop_last
+ * (`ShuffledBatches`, the paper's InfiniteDataLoader), zipped with an endless reshuffled stream of unlabelled reference
+ * batches (FACMIC's LMMD). After the last step, one more source and reference batch is drawn and thrown away, as the
+ * paper's `zip` does before it breaks, so a stream kept across rounds (`sourceBatches`, `referenceBatches`) is where
+ * the paper's would be. With `epochs`, the round also stops after that many passes (floor(N / batch) steps each):
+ * `epochs` alone is facmic's former "one data epoch per round"; both: whichever comes first.
+ *
+ * The batch order is injectable: pass `sourceBatches` / `referenceBatches` (a `BatchOrder`) to keep streams across
+ * rounds (`simulate`), or to replay recorded row indices (`RecordedBatches`: the parity replay runs this very loop).
  *
  * Edge cases (documented behaviour):
- * - fewer training samples than a batch (but at least 2): one smaller batch of all samples per epoch, rather than
- *   zero steps; fewer than 2 samples: TrainingError 'too-few-samples' (BatchNorm cannot train on one row, as torch);
+ * - fewer training samples than a batch (but at least 2): every batch is all samples, reshuffled (one step per epoch
+ *   with `epochs`), rather than zero steps; fewer than 2 samples: TrainingError 'too-few-samples' (BatchNorm cannot
+ *   train on one row, as torch);
  * - a reference set smaller than a batch (but at least 2 rows): every reference batch is the whole set, reshuffled;
  *   fewer than 2 rows with LMMD on: TrainingError 'reference-too-small';
  * - a batch with a single class: trained normally (contrastive targets are per image; LMMD uses common classes, and is
@@ -20,11 +30,13 @@ import { AdamL2 } from './adam.ts';
 import type { FeatureAttention } from './attention.ts';
 import { TrainingError } from './errors.ts';
 import type { FeatureMatrix, FeatureSet, TextFeatures } from './features.ts';
-import type { StepLosses } from './local-step.ts';
+import type { LocalStepDiagnostics, StepLosses } from './local-step.ts';
 import { localStep } from './local-step.ts';
 import { SeededRandom } from './prng.ts';
 
-export const DEFAULT_BATCH_SIZE = 32;
+import { DEFAULT_BATCH_SIZE, DEFAULT_STEPS_PER_ROUND } from './round-settings.ts';
+
+export { DEFAULT_BATCH_SIZE, DEFAULT_STEPS_PER_ROUND } from './round-settings.ts';
 
 /** Longest stretch of training without handing the event loop back. */
 export const YIELD_INTERVAL_MS = 50;
@@ -40,6 +52,11 @@ export interface TrainingProgress {
   /** Epoch of this step, 0-based. */
   readonly epoch: number;
   readonly losses: StepLosses;
+  /** Rows of the training set in this step's source batch, and of the reference set in its reference batch. */
+  readonly sourceRows: Int32Array;
+  readonly referenceRows: Int32Array | null;
+  /** With `diagnostics: true`: the step's intermediate values (pseudo-label probabilities, gradients). */
+  readonly diagnostics?: LocalStepDiagnostics;
 }
 
 export interface LocalTrainingOptions {
@@ -51,10 +68,16 @@ export interface LocalTrainingOptions {
   readonly reference?: FeatureMatrix | null;
   readonly seed: number;
   readonly batchSize?: number;
-  /** Passes over the training set (default 1 when `maxSteps` is absent). */
+  /** Steps in the round (default DEFAULT_STEPS_PER_ROUND when `epochs` is absent, else no bound). */
+  readonly steps?: number;
+  /** Passes over the training set, floor(N / batch) steps each; with `steps` too, whichever comes first. */
   readonly epochs?: number;
-  /** Upper bound on steps; with `epochs` too, whichever comes first. */
-  readonly maxSteps?: number;
+  /** The source stream (rows of `data`), e.g. kept across rounds or recorded; default a new seeded ShuffledBatches. */
+  readonly sourceBatches?: BatchOrder;
+  /** The reference stream (rows of `reference`); default a new seeded ShuffledBatches. */
+  readonly referenceBatches?: BatchOrder;
+  /** Hand each step's diagnostics to `onStep` (slower: reads tensors back). */
+  readonly diagnostics?: boolean;
   /** An optimiser to continue (its moments persist across rounds, as in the paper); else a new one from `adam`. */
   readonly optimizer?: AdamL2;
   readonly adam?: Partial<AdamOptions>;
@@ -87,29 +110,58 @@ function gatherRows(features: Float32Array, dim: number, order: Int32Array, star
   return out;
 }
 
-/** Endless stream of shuffled reference batches; reshuffles when fewer than a batch remain. */
-export class ReferenceBatches {
+/** The order in which a round draws batches: each `next()` is the rows (of the set it was made for) of one batch. */
+export interface BatchOrder {
+  next(): Int32Array;
+}
+
+/**
+ * The paper's InfiniteDataLoader over `rows` rows: endless, reshuffled at each pass, without replacement, drop_last.
+ * With fewer rows than a batch (at least 2), every batch is all rows, reshuffled.
+ */
+export class ShuffledBatches implements BatchOrder {
   private order: Int32Array;
   private position = 0;
   readonly batchRows: number;
-  private readonly rows: number;
 
-  constructor(private readonly matrix: FeatureMatrix, batchSize: number, private readonly random: SeededRandom) {
-    this.rows = Math.floor(matrix.features.length / matrix.dim);
-    if (this.rows < 2) throw new TrainingError('reference-too-small', `the reference set needs at least 2 rows, got ${this.rows}`);
-    this.batchRows = Math.min(batchSize, this.rows);
-    this.order = random.permutation(this.rows);
+  constructor(private readonly rows: number, batchSize: number, private readonly random: SeededRandom) {
+    if (!(Number.isInteger(rows) && rows >= 2)) throw new TrainingError('invalid-options', `a batch stream needs at least 2 rows, got ${rows}`);
+    this.batchRows = Math.min(batchSize, rows);
+    this.order = random.permutation(rows);
   }
 
-  next(): Float32Array {
+  next(): Int32Array {
     if (this.position + this.batchRows > this.rows) {
       this.order = this.random.permutation(this.rows);
       this.position = 0;
     }
-    const batch = gatherRows(this.matrix.features, this.matrix.dim, this.order, this.position, this.batchRows);
+    const batch = this.order.slice(this.position, this.position + this.batchRows);
     this.position += this.batchRows;
     return batch;
   }
+}
+
+/** Batches given in advance (recorded row indices, e.g. a parity file's); drawing past the last is an error. */
+export class RecordedBatches implements BatchOrder {
+  private position = 0;
+
+  constructor(private readonly batches: readonly ArrayLike<number>[]) {}
+
+  get remaining(): number {
+    return this.batches.length - this.position;
+  }
+
+  next(): Int32Array {
+    const batch = this.batches[this.position];
+    if (batch === undefined) throw new TrainingError('invalid-options', `the recorded batch order has only ${this.batches.length} batches`);
+    this.position += 1;
+    return Int32Array.from(batch);
+  }
+}
+
+function checkBatch(rows: Int32Array, count: number, what: string): void {
+  if (rows.length < 2) throw new TrainingError('invalid-options', `a ${what} batch needs at least 2 rows, got ${rows.length}`);
+  for (const row of rows) if (!(row >= 0 && row < count)) throw new TrainingError('invalid-options', `${what} batch row ${row} is not a row of the ${count}-row set`);
 }
 
 /** Steps in one epoch for `count` samples: floor(count / batch), or 1 when 2 <= count < batch. */
@@ -127,10 +179,11 @@ export async function trainLocal(module: FeatureAttention, data: FeatureSet, opt
   const dim = module.dim;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new TrainingError('invalid-options', `batchSize must be an integer >= 2, got ${batchSize}`);
-  const epochs = options.epochs ?? (options.maxSteps === undefined ? 1 : Number.POSITIVE_INFINITY);
+  const epochs = options.epochs ?? Number.POSITIVE_INFINITY;
   if (!(epochs === Number.POSITIVE_INFINITY || (Number.isInteger(epochs) && epochs >= 1))) throw new TrainingError('invalid-options', `epochs must be a positive integer, got ${epochs}`);
-  if (options.maxSteps !== undefined && !(Number.isInteger(options.maxSteps) && options.maxSteps >= 1)) {
-    throw new TrainingError('invalid-options', `maxSteps must be a positive integer, got ${options.maxSteps}`);
+  const stepLimit = options.steps ?? (options.epochs === undefined ? DEFAULT_STEPS_PER_ROUND : Number.POSITIVE_INFINITY);
+  if (!(stepLimit === Number.POSITIVE_INFINITY || (Number.isInteger(stepLimit) && stepLimit >= 1))) {
+    throw new TrainingError('invalid-options', `steps must be a positive integer, got ${stepLimit}`);
   }
   const count = checkMatrix(data, dim, 'training features', 'invalid-features');
   const numClasses = checkMatrix(options.textFeatures, dim, 'text features', 'invalid-text-features');
@@ -141,22 +194,23 @@ export async function trainLocal(module: FeatureAttention, data: FeatureSet, opt
   }
   if (count < 2) throw new TrainingError('too-few-samples', `local training needs at least 2 samples, got ${count}`);
   const random = new SeededRandom(options.seed);
-  const sourceRandom = random.fork(1);
-  let references: ReferenceBatches | null = null;
+  const sourceBatches = options.sourceBatches ?? new ShuffledBatches(count, batchSize, random.fork(1));
+  let referenceBatches: BatchOrder | null = null;
+  let reference: FeatureMatrix | null = null;
+  let referenceCount = 0;
   if (options.lmmd) {
-    const reference = options.reference ?? null;
+    reference = options.reference ?? null;
     if (reference === null) throw new TrainingError('missing-reference', 'LMMD training needs an unlabelled reference set');
-    checkMatrix(reference, dim, 'reference features', 'invalid-features');
-    references = new ReferenceBatches(reference, batchSize, random.fork(2));
+    referenceCount = checkMatrix(reference, dim, 'reference features', 'invalid-features');
+    if (referenceCount < 2) throw new TrainingError('reference-too-small', `the reference set needs at least 2 rows, got ${referenceCount}`);
+    referenceBatches = options.referenceBatches ?? new ShuffledBatches(referenceCount, batchSize, random.fork(2));
   }
   const perEpoch = stepsPerEpoch(count, batchSize);
-  const sourceRows = Math.min(batchSize, count);
-  const totalSteps = Math.min(options.maxSteps ?? Number.POSITIVE_INFINITY, perEpoch * epochs);
+  const totalSteps = Math.min(stepLimit, perEpoch * epochs);
   const optimizer = options.optimizer ?? new AdamL2(options.adam);
   const text = tf.tensor2d(options.textFeatures.features, [numClasses, dim]);
   const losses: StepLosses[] = [];
   try {
-    let order = sourceRandom.permutation(count);
     let lastYield = Date.now();
     for (let step = 0; step < totalSteps; step++) {
       if (Date.now() - lastYield >= YIELD_INTERVAL_MS) {
@@ -164,23 +218,40 @@ export async function trainLocal(module: FeatureAttention, data: FeatureSet, opt
         lastYield = Date.now();
       }
       if (options.signal?.aborted === true) throw abortError(options.signal, step);
-      const epoch = Math.floor(step / perEpoch);
-      const indexInEpoch = step % perEpoch;
-      if (indexInEpoch === 0 && step > 0) order = sourceRandom.permutation(count);
-      const sourceData = gatherRows(data.features, dim, order, indexInEpoch * sourceRows, sourceRows);
-      const labels = new Int32Array(sourceRows);
-      for (let i = 0; i < sourceRows; i++) labels[i] = data.labels[order[indexInEpoch * sourceRows + i] as number] as number;
-      const source = tf.tensor2d(sourceData, [sourceRows, dim]);
-      const reference = references === null ? null : tf.tensor2d(references.next(), [references.batchRows, dim]);
+      const sourceRows = sourceBatches.next();
+      checkBatch(sourceRows, count, 'source');
+      const referenceRows = referenceBatches === null ? null : referenceBatches.next();
+      if (referenceRows !== null) checkBatch(referenceRows, referenceCount, 'reference');
+      const labels = new Int32Array(sourceRows.length);
+      for (let i = 0; i < sourceRows.length; i++) labels[i] = data.labels[sourceRows[i] as number] as number;
+      const source = tf.tensor2d(gatherRows(data.features, dim, sourceRows, 0, sourceRows.length), [sourceRows.length, dim]);
+      const referenceBatch = reference === null || referenceRows === null ? null : tf.tensor2d(gatherRows(reference.features, dim, referenceRows, 0, referenceRows.length), [referenceRows.length, dim]);
       try {
-        const stepOptions = options.logitScale === undefined ? { lmmd: options.lmmd } : { lmmd: options.lmmd, logitScale: options.logitScale };
-        const result = await localStep(module, optimizer, text, { source, labels, reference }, stepOptions);
+        const stepOptions = {
+          lmmd: options.lmmd,
+          ...(options.logitScale === undefined ? {} : { logitScale: options.logitScale }),
+          ...(options.diagnostics === true ? { diagnostics: true } : {}),
+        };
+        const result = await localStep(module, optimizer, text, { source, labels, reference: referenceBatch }, stepOptions);
         losses.push(result.losses);
-        options.onStep?.({ step: step + 1, totalSteps, epoch, losses: result.losses });
+        options.onStep?.({
+          step: step + 1,
+          totalSteps,
+          epoch: Math.floor(step / perEpoch),
+          losses: result.losses,
+          sourceRows,
+          referenceRows,
+          ...(result.diagnostics === undefined ? {} : { diagnostics: result.diagnostics }),
+        });
       } finally {
         source.dispose();
-        reference?.dispose();
+        referenceBatch?.dispose();
       }
+    }
+    // The paper's zip draws the pair for i == n_iter before it breaks: a step-bounded round throws one pair away.
+    if (totalSteps === stepLimit && totalSteps > 0) {
+      sourceBatches.next();
+      referenceBatches?.next();
     }
     return { losses, steps: losses.length, numSamples: count };
   } finally {

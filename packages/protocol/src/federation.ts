@@ -32,14 +32,28 @@ export const optimizerSchema = z.strictObject({
 });
 export type OptimizerSettings = z.infer<typeof optimizerSchema>;
 
-/** Local training per round. Paper defaults: 1 epoch, batch 32, Adam lr 5e-5, betas (0.9, 0.98), eps 1e-6, wd 0.02. */
-export const trainingSchema = z.strictObject({
-  localEpochs: z.int().min(1).max(1000).default(1),
-  /** Optional cap on optimizer steps per round (null: run all epochs). */
-  maxStepsPerRound: z.int().min(1).max(1_000_000).nullable().default(null),
+/** Steps per local round, as the paper's code runs it (`n_iter` 200, its loop breaking at i == n_iter). */
+export const DEFAULT_STEPS_PER_ROUND = 199;
+
+/** Settings stored before `stepsPerRound` (protocol 2) named the step cap `maxStepsPerRound`: read them as it. */
+function renameLegacyTraining(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('maxStepsPerRound' in value) || 'stepsPerRound' in value) return value;
+  const { maxStepsPerRound, ...rest } = value as Record<string, unknown>;
+  return { localEpochs: 1, ...rest, stepsPerRound: maxStepsPerRound };
+}
+
+/**
+ * Local training per round. The paper's code: 199 steps of 32 images a round, drawn from an endless reshuffled stream
+ * of the site's training images (its "1 local epoch" is one pass of that loop, not of the data), Adam lr 5e-5, betas
+ * (0.9, 0.98), eps 1e-6, wd 0.02. `localEpochs` (optional) bounds a round by passes over the data instead; with both,
+ * whichever comes first; at least one of the two is set.
+ */
+export const trainingSchema = z.preprocess(renameLegacyTraining, z.strictObject({
+  stepsPerRound: z.int().min(1).max(1_000_000).nullable().default(DEFAULT_STEPS_PER_ROUND),
+  localEpochs: z.int().min(1).max(1000).nullable().default(null),
   batchSize: z.int().min(2).max(4096).default(32),
   optimizer: optimizerSchema.prefault({}),
-});
+}).refine((training) => training.stepsPerRound !== null || training.localEpochs !== null, { error: 'set steps per round, local epochs, or both', path: ['stepsPerRound'] }));
 export type TrainingSettings = z.infer<typeof trainingSchema>;
 export const PAPER_TRAINING: TrainingSettings = trainingSchema.parse({});
 

@@ -40,14 +40,24 @@ describe('federation settings', () => {
     const settings = createFederationRequestSchema.parse({ name: 'Brain', classNames: ['glioma', 'meningioma'] });
     expect(settings.training).toEqual(PAPER_TRAINING);
     expect(PAPER_TRAINING).toEqual({
-      localEpochs: 1,
-      maxStepsPerRound: null,
+      stepsPerRound: 199,
+      localEpochs: null,
       batchSize: 32,
       optimizer: { name: 'adam', learningRate: 5e-5, betas: [0.9, 0.98], epsilon: 1e-6, weightDecay: 0.02 },
     });
     expect(settings.rounds).toBe(50);
     expect(settings.promptTemplate).toBe('a picture of a {class}');
     expect(promptsFor(settings.promptTemplate, settings.classNames)).toEqual(['a picture of a glioma', 'a picture of a meningioma']);
+  });
+
+  it('reads settings stored with the former step cap, and needs steps or epochs', () => {
+    const legacy = createFederationRequestSchema.parse({ name: 'x', classNames: ['a', 'b'], training: { localEpochs: 1, maxStepsPerRound: null, batchSize: 8 } });
+    expect(legacy.training).toMatchObject({ stepsPerRound: null, localEpochs: 1, batchSize: 8 });
+    expect(createFederationRequestSchema.parse({ name: 'x', classNames: ['a', 'b'], training: { maxStepsPerRound: 3 } }).training).toMatchObject({ stepsPerRound: 3, localEpochs: 1 });
+    expect(createFederationRequestSchema.parse({ name: 'x', classNames: ['a', 'b'], training: { localEpochs: 2 } }).training).toMatchObject({ stepsPerRound: 199, localEpochs: 2 });
+    const neither = createFederationRequestSchema.safeParse({ name: 'x', classNames: ['a', 'b'], training: { stepsPerRound: null } });
+    expect(neither.success).toBe(false);
+    expect(neither.error?.issues[0]?.path).toEqual(['training', 'stepsPerRound']);
   });
 
   it('refuses duplicate classes, templates without {class} and unknown fields', () => {

@@ -20,7 +20,7 @@ function features(rows: number, seed: number): Float32Array {
   });
 }
 
-const settings = createFederationRequestSchema.parse({ name: 'F', classNames: ['a', 'b', 'c'], training: { batchSize: 4, maxStepsPerRound: 3 } });
+const settings = createFederationRequestSchema.parse({ name: 'F', classNames: ['a', 'b', 'c'], training: { batchSize: 4, stepsPerRound: 3 } });
 const federation: FederationConfig = {
   id: 'fed',
   name: settings.name,

@@ -67,8 +67,8 @@ export async function trainRound(input: TrainRoundInput): Promise<TrainedUpdate>
       reference: method.lmmd ? features.reference : null,
       seed: input.seed,
       batchSize: training.batchSize,
-      epochs: training.localEpochs,
-      ...(training.maxStepsPerRound === null ? {} : { maxSteps: training.maxStepsPerRound }),
+      ...(training.localEpochs === null ? {} : { epochs: training.localEpochs }),
+      ...(training.stepsPerRound === null ? {} : { steps: training.stepsPerRound }),
       optimizer: input.optimizer,
       signal,
       onStep: (progress) => {

@@ -4,7 +4,7 @@
 import { SimulationError } from '../simulation/index.ts';
 import { createCliEncoder } from './cli-encoder.ts';
 import { findSiteFolders } from '@facmic/encoder/node';
-import { DEFAULT_PROMPT, loadImageData, type ImageData } from './image-data.ts';
+import { DEFAULT_PROMPT, PROMPT_NAMES, isPromptNames, loadImageData, type ImageData } from './image-data.ts';
 import { parsePartition, type PartitionSpec } from './partition.ts';
 import { createProgressBar } from './progress.ts';
 
@@ -14,6 +14,7 @@ export const IMAGE_DATA_FLAGS = {
   model: { type: 'string' },
   host: { type: 'string' },
   prompt: { type: 'string' },
+  'prompt-names': { type: 'string' },
   'feature-cache': { type: 'string' },
   'no-feature-cache': { type: 'boolean' },
 } as const;
@@ -25,6 +26,8 @@ export const IMAGE_DATA_USAGE = `  --data DIR             real images: DIR/clien
                          when fetched, else the hub; the generated fixture when the hub is unreachable)
   --host URL             hub address for a hub id (default https://huggingface.co/)
   --prompt T             class prompt, {class} = class folder name (default "${DEFAULT_PROMPT}")
+  --prompt-names N       words: "glioma_tumor" enters the prompt as "glioma tumor" (default); raw: as is, as the
+                         paper's code does ("a picture of a glioma_tumor"); real CLIP embeds the two differently
   --feature-cache DIR    feature cache folder (default .cache/facmic/features); --no-feature-cache to disable`;
 
 export interface ImageDataFlagValues {
@@ -33,6 +36,7 @@ export interface ImageDataFlagValues {
   readonly model?: string | undefined;
   readonly host?: string | undefined;
   readonly prompt?: string | undefined;
+  readonly 'prompt-names'?: string | undefined;
   readonly 'feature-cache'?: string | undefined;
   readonly 'no-feature-cache'?: boolean | undefined;
 }
@@ -69,6 +73,8 @@ export async function imageDataFromFlags(values: ImageDataFlagValues & { data: s
   } catch (error) {
     throw new SimulationError(error instanceof Error ? error.message : String(error));
   }
+  const promptNames = values['prompt-names'] ?? 'words';
+  if (!isPromptNames(promptNames)) throw new SimulationError(`--prompt-names must be ${PROMPT_NAMES.join(' or ')}, got "${promptNames}"`);
   const encoder = await createCliEncoder({
     model: values.model,
     host: values.host,
@@ -85,6 +91,7 @@ export async function imageDataFromFlags(values: ImageDataFlagValues & { data: s
       partition,
       seed: context.seed,
       ...(values.prompt !== undefined ? { promptTemplate: values.prompt } : {}),
+      promptNames,
       onProgress: (p) => {
         bar.update(p);
       },

@@ -58,6 +58,8 @@ describe('the image data source of the simulation', () => {
     expect(data.errors.map((e) => path.basename(e.path))).toEqual(['broken.png']);
     expect(data.textFeatures.features).toHaveLength(3 * 512);
     expect(classPrompt('a picture of a {class}', 'glioma_tumor')).toBe('a picture of a glioma tumor');
+    expect(classPrompt('a picture of a {class}', 'glioma_tumor', 'raw')).toBe('a picture of a glioma_tumor');
+    expect(classPrompt('a picture of a {class}', 'no-tumor', 'words')).toBe('a picture of a no tumor');
   });
 
   it('uses client_* folders as sites with one label set across them, served from the cache the second time', async () => {

@@ -17,8 +17,10 @@ export interface ImageDataOptions {
   readonly sites: number;
   readonly partition: PartitionSpec;
   readonly seed: number;
-  /** Prompt per class; `{class}` becomes the class folder name with `_`/`-` as spaces. */
+  /** Prompt per class; `{class}` becomes the class name (see `promptNames`). */
   readonly promptTemplate?: string;
+  /** How a folder name enters the prompt: `words` (default: `_`/`-` become spaces) or `raw` (as is, as the paper). */
+  readonly promptNames?: PromptNames;
   readonly onProgress?: (progress: EncodeProgress) => void;
   readonly log?: (line: string) => void;
 }
@@ -30,8 +32,19 @@ export interface ImageData extends SimulationData {
   readonly cached: number;
 }
 
-export function classPrompt(template: string, className: string): string {
-  return template.replaceAll('{class}', className.replace(/[_-]+/g, ' ').trim());
+/**
+ * `words`: "a picture of a glioma tumor" for the folder `glioma_tumor` (facmic's default, plain English for CLIP);
+ * `raw`: "a picture of a glioma_tumor", the folder name as is, as the paper's code prompts.
+ */
+export const PROMPT_NAMES = ['words', 'raw'] as const;
+export type PromptNames = (typeof PROMPT_NAMES)[number];
+
+export function isPromptNames(value: string): value is PromptNames {
+  return (PROMPT_NAMES as readonly string[]).includes(value);
+}
+
+export function classPrompt(template: string, className: string, names: PromptNames = 'words'): string {
+  return template.replaceAll('{class}', names === 'raw' ? className : className.replace(/[_-]+/g, ' ').trim());
 }
 
 interface SiteImages {
@@ -91,7 +104,7 @@ export async function loadImageData(options: ImageDataOptions): Promise<ImageDat
     return { name: site.name, data: { dim, features, labels: Int32Array.from(labels) } };
   });
   const template = options.promptTemplate ?? DEFAULT_PROMPT;
-  const text = await options.encoder.encodeTexts(classNames.map((c) => classPrompt(template, c)));
+  const text = await options.encoder.encodeTexts(classNames.map((c) => classPrompt(template, c, options.promptNames ?? 'words')));
   const info = options.encoder.info;
   return {
     description: `${options.dir}: ${result.indices.length} images, ${classNames.length} classes, ${how}; encoder ${info.modelId} (${info.modelHash.slice(0, 12)}) on ${info.device}`,

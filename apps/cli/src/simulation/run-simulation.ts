@@ -1,7 +1,9 @@
 /**
- * The paper's protocol with N sites in one process: one held-out global site (its unlabelled train split is the LMMD
- * reference set, its labelled test split the global evaluation), the other sites train locally each round and, for
- * federated methods, their modules are averaged with sample-weighted FedAvg.
+ * The paper's protocol with N sites in one process: one held-out global site (as in the paper's `getfeadataloader`,
+ * its whole data is both the unlabelled LMMD reference stream and the labelled global test set; `globalSplit` keeps
+ * them disjoint instead), the other sites train locally each round (the paper's round: 199 steps of 32 over endless
+ * reshuffled streams, kept across rounds, `trainLocal`) and, for federated methods, their modules are averaged with
+ * sample-weighted FedAvg.
  *
  * Per method:
  * - facmic / fedclip: every site starts each round from the global module; after aggregation the global module is
@@ -13,8 +15,8 @@
  * Round 0 is the state before any training.
  */
 import type { Evaluation, ModuleState } from '@facmic/learning';
-import { AdamL2, FeatureAttention, FedAvg, METHODS, PAPER_SPLIT, evaluate, initialModuleState, splitFeatureSet, trainLocal } from '@facmic/learning';
-import type { EvaluationSummary, RoundResult, SimulationData, SimulationHooks, SimulationOptions, SimulationResult, SiteRoundResult, SiteSplit } from './types.ts';
+import { AdamL2, FeatureAttention, FedAvg, METHODS, PAPER_SPLIT, SeededRandom, ShuffledBatches, evaluate, initialModuleState, rowCount, splitFeatureSet, trainLocal } from '@facmic/learning';
+import type { EvaluationSummary, RoundResult, SimulationData, SimulationHooks, SimulationOptions, SimulationResult, SiteFeatures, SiteRoundResult, SiteSplit } from './types.ts';
 
 export class SimulationError extends Error {
   constructor(message: string) {
@@ -37,7 +39,7 @@ function checkOptions(data: SimulationData, options: SimulationOptions): void {
     throw new SimulationError(`global site must be one of 1..${data.sites.length}`);
   }
   if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new SimulationError('rounds must be a positive integer');
-  if (!Number.isInteger(options.localEpochs) || options.localEpochs < 1) throw new SimulationError('local epochs must be a positive integer');
+  if (options.localEpochs !== undefined && !(Number.isInteger(options.localEpochs) && options.localEpochs >= 1)) throw new SimulationError('local epochs must be a positive integer');
   if (options.localSteps !== undefined && !(Number.isInteger(options.localSteps) && options.localSteps >= 1)) throw new SimulationError('local steps must be a positive integer');
   if (!(options.learningRate > 0)) throw new SimulationError('learning rate must be positive');
   if (data.textFeatures.dim !== data.dim || data.textFeatures.features.length !== data.classNames.length * data.dim) {
@@ -51,8 +53,9 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
   const method = METHODS[options.method];
   const splits: SiteSplit[] = data.sites.map((site, k) => site.split ?? splitFeatureSet(site.data, options.seed * 1009 + k, options.splitFractions ?? PAPER_SPLIT));
   const globalSplit = splits[options.globalSite] as SiteSplit;
-  const reference = { dim: data.dim, features: globalSplit.train.features };
-  const globalTest = globalSplit.test;
+  const globalData = (data.sites[options.globalSite] as SiteFeatures).data;
+  const reference = { dim: data.dim, features: options.globalSplit === true ? globalSplit.train.features : globalData.features };
+  const globalTest = options.globalSplit === true ? globalSplit.test : globalData;
   const training = data.sites.map((site, k) => ({ name: site.name, index: k, split: splits[k] as SiteSplit })).filter((site) => site.index !== options.globalSite);
   for (const site of training) {
     if (site.split.test.labels.length === 0) throw new SimulationError(`${site.name} has no test samples`);
@@ -69,7 +72,7 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
     description: data.description,
     globalSite: data.sites[options.globalSite]?.name ?? '',
     trainingSites: training.map((site) => ({ name: site.name, train: site.split.train.labels.length, val: site.split.validation.labels.length, test: site.split.test.labels.length })),
-    referenceSize: globalSplit.train.labels.length,
+    referenceSize: rowCount(reference),
     globalTestSize: globalTest.labels.length,
   };
 
@@ -88,6 +91,17 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
   const initial = initialModuleState(kind, data.dim, options.seed);
   const modules = training.map(() => FeatureAttention.fromState(kind, data.dim, initial));
   const optimizers = training.map(() => new AdamL2({ learningRate: options.learningRate }));
+  // Every site's source and reference streams run on across rounds, as the paper's InfiniteDataLoaders do (each site
+  // draws its own reference stream, as it would in a real federation; the paper's one shared stream is an artefact of
+  // its single process). Sites with fewer than 2 training rows get no stream: trainLocal refuses them with a clear error.
+  const streams = training.map((site) => {
+    const random = new SeededRandom(options.seed * 100_003 + site.index);
+    const rows = site.split.train.labels.length;
+    return {
+      source: rows >= 2 ? new ShuffledBatches(rows, options.batchSize, random.fork(1)) : undefined,
+      reference: rowCount(reference) >= 2 ? new ShuffledBatches(rowCount(reference), options.batchSize, random.fork(2)) : undefined,
+    };
+  });
   const strategy = new FedAvg();
   let globalState: ModuleState = initial;
   const globalModule = FeatureAttention.fromState(kind, data.dim, initial);
@@ -131,8 +145,10 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
           reference: method.lmmd ? reference : null,
           seed: options.seed * 100_003 + round * 1009 + site.index,
           batchSize: options.batchSize,
-          epochs: options.localEpochs,
-          ...(options.localSteps === undefined ? {} : { maxSteps: options.localSteps }),
+          ...(options.localEpochs === undefined ? {} : { epochs: options.localEpochs }),
+          ...(options.localSteps === undefined ? {} : { steps: options.localSteps }),
+          ...(streams[i]?.source === undefined ? {} : { sourceBatches: streams[i].source }),
+          ...(method.lmmd && streams[i]?.reference !== undefined ? { referenceBatches: streams[i].reference } : {}),
           optimizer: optimizers[i],
           ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
         });

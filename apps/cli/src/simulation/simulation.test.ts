@@ -84,6 +84,23 @@ describe('runSimulation', () => {
     expect(b.rounds.map((round) => [round.global, round.sites.map((site) => site.meanLoss)])).toEqual(a.rounds.map((round) => [round.global, round.sites.map((site) => site.meanLoss)]));
   });
 
+  it('runs exactly N local steps with localSteps alone, 199 by default, and keeps Adam across rounds', async () => {
+    const steps = await runSimulation(data, options({ localEpochs: undefined, localSteps: 3, rounds: 2 }));
+    expect(steps.rounds.slice(1).flatMap((round) => round.sites.map((site) => site.steps))).toEqual([3, 3, 3, 3]);
+    const paper = await runSimulation(data, options({ localEpochs: undefined, rounds: 1, method: 'fedclip' }));
+    expect(paper.rounds[1]!.sites.map((site) => site.steps)).toEqual([199, 199]);
+  });
+
+  it("uses the global site's whole data as reference stream and test set, or a disjoint split with globalSplit", async () => {
+    const whole = await runSimulation(data, options({ rounds: 1 }));
+    const globalRows = data.sites[2]!.data.labels.length;
+    expect(whole.globalTestSize).toBe(globalRows);
+    expect(whole.referenceSize).toBe(globalRows);
+    const split = await runSimulation(data, options({ rounds: 1, globalSplit: true }));
+    expect(split.referenceSize).toBe(Math.floor(globalRows * 0.8));
+    expect(split.globalTestSize).toBe(globalRows - Math.floor(globalRows * 0.8) - Math.floor(globalRows * 0.1));
+  });
+
   it('uses a split given by the data source as is', async () => {
     const base = generateSyntheticData(SMALL);
     const fixed = splitFeatureSet(base.sites[0]!.data, 99, { train: 0.5, validation: 0.25, test: 0.25 });

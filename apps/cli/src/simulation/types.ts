@@ -28,12 +28,18 @@ export interface SimulationData {
 export interface SimulationOptions {
   readonly method: MethodName;
   readonly rounds: number;
-  /** Index (0-based) of the held-out global site: its unlabelled train split is the LMMD reference set, its test split the global evaluation. */
+  /**
+   * Index (0-based) of the held-out global site. As the paper's code: its whole data is both the unlabelled LMMD
+   * reference stream and the labelled global test set; with `globalSplit`, it is split like the others and its train
+   * part is the reference set, its test part the global test set (disjoint).
+   */
   readonly globalSite: number;
+  readonly globalSplit?: boolean;
   readonly seed: number;
-  readonly localEpochs: number;
-  /** Optional cap on local steps per round. */
+  /** Steps per local round (default 199, the paper's, when `localEpochs` is absent). */
   readonly localSteps?: number;
+  /** Passes over the site's training rows per round; with `localSteps` too, whichever comes first. */
+  readonly localEpochs?: number;
   readonly batchSize: number;
   readonly learningRate: number;
   /** Train / validation / test fractions of each site (default the paper's 0.8 / 0.1 / 0.1). */

@@ -171,7 +171,7 @@ async function loopbackRounds(rounds: number, siteCount: number): Promise<Record
   try {
     const { url } = await coordinator.listen(0, '127.0.0.1');
     const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-    const body = { name: 'bench', classNames: ['a', 'b', 'c', 'd'], rounds, quorum: siteCount, training: { maxStepsPerRound: 1, batchSize: 8 }, reference: { kind: 'generated', count: 16 } };
+    const body = { name: 'bench', classNames: ['a', 'b', 'c', 'd'], rounds, quorum: siteCount, training: { stepsPerRound: 1, batchSize: 8 }, reference: { kind: 'generated', count: 16 } };
     const created = (await (await fetch(`${url}/api/federations`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as { config: { id: string } };
     const federationId = created.config.id;
     const sites = [];

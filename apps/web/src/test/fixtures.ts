@@ -13,7 +13,7 @@ export function federationFixture(over: Partial<FederationConfig> = {}): Federat
     rounds: 50,
     training: {
       localEpochs: 1,
-      maxStepsPerRound: null,
+      stepsPerRound: null,
       batchSize: 32,
       optimizer: { name: 'adam', learningRate: 5e-5, betas: [0.9, 0.98], epsilon: 1e-6, weightDecay: 0.02 },
     },

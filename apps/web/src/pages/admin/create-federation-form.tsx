@@ -1,6 +1,6 @@
 import { useId, useRef, useState, type ReactNode } from 'react';
 import { createFederationRequestSchema, FEDERATED_METHODS, type FederationDetail } from '@facmic/protocol';
-import { METHODS } from '@facmic/learning/plain';
+import { DEFAULT_BATCH_SIZE, DEFAULT_STEPS_PER_ROUND, METHODS } from '@facmic/learning/plain';
 import { Field, FieldError } from '../../components/ui.tsx';
 import { filesFromInput } from '../../lib/folder-input.ts';
 import { scanFolder } from '../../lib/folder-reading.ts';
@@ -170,8 +170,8 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
       >
         <summary>Local training (paper defaults)</summary>
         <div className="form-grid" style={{ marginTop: '0.75rem' }}>
-          {text('localEpochs', 'Passes per round', 'Epochs over each hospital’s training images per round.', { inputMode: 'numeric' })}
-          {text('maxSteps', 'Step limit per round', 'Optional cap on training steps per round; empty runs all passes.', { inputMode: 'numeric', placeholder: 'no limit' })}
+          {text('stepsPerRound', 'Steps per round', `Each step trains on one batch of a hospital’s images, drawn from its reshuffled training images; the paper: ${DEFAULT_STEPS_PER_ROUND} steps of ${DEFAULT_BATCH_SIZE} images a round, whatever the hospital’s size.`, { inputMode: 'numeric', placeholder: 'by passes' })}
+          {text('localEpochs', 'Passes per round', 'Optional: end a round after this many passes over each hospital’s training images (with steps too, whichever comes first).', { inputMode: 'numeric', placeholder: 'by steps' })}
           {text('batchSize', 'Batch size', 'Images per training step.', { inputMode: 'numeric' })}
           {text('learningRate', 'Learning rate', 'Adam step size.', { inputMode: 'decimal' })}
           {text('beta1', 'Adam β1', 'Momentum of the gradient average.', { inputMode: 'decimal' })}

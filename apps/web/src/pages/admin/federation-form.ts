@@ -30,8 +30,8 @@ export interface FormState {
   quorum: string;
   deadline: string;
   minRound: string;
+  stepsPerRound: string;
   localEpochs: string;
-  maxSteps: string;
   batchSize: string;
   learningRate: string;
   beta1: string;
@@ -57,8 +57,8 @@ export const FORM_FIELDS = [
   'quorum',
   'deadline',
   'minRound',
+  'stepsPerRound',
   'localEpochs',
-  'maxSteps',
   'batchSize',
   'learningRate',
   'beta1',
@@ -76,7 +76,7 @@ export type FormField = (typeof FORM_FIELDS)[number];
 export type FieldErrors = Partial<Record<FormField, string>>;
 
 /** Fields under the "Local training" disclosure (opened when one of them is wrong). */
-export const TRAINING_FIELDS: readonly FormField[] = ['localEpochs', 'maxSteps', 'batchSize', 'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay'];
+export const TRAINING_FIELDS: readonly FormField[] = ['stepsPerRound', 'localEpochs', 'batchSize', 'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay'];
 
 /** The label each field has on the form, to name it in a summary. */
 export const FIELD_LABELS: Readonly<Record<FormField, string>> = {
@@ -87,8 +87,8 @@ export const FIELD_LABELS: Readonly<Record<FormField, string>> = {
   quorum: 'Hospitals per round',
   deadline: 'Round deadline',
   minRound: 'Shortest round',
+  stepsPerRound: 'Steps per round',
   localEpochs: 'Passes per round',
-  maxSteps: 'Step limit per round',
   batchSize: 'Batch size',
   learningRate: 'Learning rate',
   beta1: 'Adam β1',
@@ -112,8 +112,8 @@ export const INITIAL_FORM: FormState = {
   quorum: String(DEFAULTS.quorum),
   deadline: String(DEFAULTS.roundDeadlineSeconds),
   minRound: String(DEFAULTS.minRoundSeconds),
-  localEpochs: String(DEFAULTS.training.localEpochs),
-  maxSteps: DEFAULTS.training.maxStepsPerRound === null ? '' : String(DEFAULTS.training.maxStepsPerRound),
+  stepsPerRound: DEFAULTS.training.stepsPerRound === null ? '' : String(DEFAULTS.training.stepsPerRound),
+  localEpochs: DEFAULTS.training.localEpochs === null ? '' : String(DEFAULTS.training.localEpochs),
   batchSize: String(DEFAULTS.training.batchSize),
   learningRate: String(DEFAULTS.training.optimizer.learningRate),
   beta1: String(DEFAULTS.training.optimizer.betas[0]),
@@ -186,8 +186,10 @@ export function checkForm(form: FormState): FieldErrors {
   set('deadline', wholeNumber(form.deadline, 1, week, `Give a whole number of seconds, from 1 to ${formatCount(week)} (a week).`));
   const minRound = wholeNumber(form.minRound, 0, MAX_MIN_ROUND_SECONDS, `Give a whole number of seconds, from 0 (no pacing) to ${formatCount(MAX_MIN_ROUND_SECONDS)}.`);
   set('minRound', minRound ?? (errors.deadline === undefined && num(form.minRound) >= num(form.deadline) ? `Make the shortest round shorter than the round deadline (${form.deadline.trim()} s).` : null));
-  set('localEpochs', wholeNumber(form.localEpochs, 1, 1000, 'Give a whole number of passes, from 1 to 1,000.'));
-  set('maxSteps', form.maxSteps.trim() === '' ? null : wholeNumber(form.maxSteps, 1, 1_000_000, 'Leave it empty for no limit, or give a whole number of steps, at least 1.'));
+  const noSteps = form.stepsPerRound.trim() === '';
+  const noPasses = form.localEpochs.trim() === '';
+  set('stepsPerRound', noSteps ? (noPasses ? 'Give a number of steps (the paper uses 199), or a number of passes below.' : null) : wholeNumber(form.stepsPerRound, 1, 1_000_000, 'Give a whole number of steps, at least 1 (the paper uses 199), or leave it empty to train by passes.'));
+  set('localEpochs', noPasses ? null : wholeNumber(form.localEpochs, 1, 1000, 'Leave it empty to train by steps, or give a whole number of passes, from 1 to 1,000.'));
   set('batchSize', wholeNumber(form.batchSize, 2, 4096, 'Give a whole number of images per step, from 2 to 4,096.'));
   set('learningRate', decimal(form.learningRate, (v) => v > 0 && v <= 1, 'Give a number above 0 and at most 1 (the paper uses 0.00005).'));
   set('beta1', decimal(form.beta1, (v) => v >= 0 && v < 1, 'Give a number from 0 up to, but not including, 1 (the paper uses 0.9).'));
@@ -223,7 +225,7 @@ export function fieldOfPath(path: readonly PropertyKey[], form: Pick<FormState, 
     case 'minRoundSeconds':
       return 'minRound';
     case 'training':
-      return second === 'localEpochs' ? 'localEpochs' : second === 'maxStepsPerRound' ? 'maxSteps' : second === 'batchSize' ? 'batchSize' : second === 'optimizer' ? optimizerField(path) : null;
+      return second === 'localEpochs' ? 'localEpochs' : second === 'stepsPerRound' ? 'stepsPerRound' : second === 'batchSize' ? 'batchSize' : second === 'optimizer' ? optimizerField(path) : null;
     case 'reference':
       return form.referenceKind === 'generated' ? 'referenceCount' : form.referenceKind === 'folder' ? 'referencePath' : 'referenceFiles';
     case 'globalTest':
@@ -292,8 +294,8 @@ export async function buildRequest(form: FormState): Promise<CreateFederationReq
     roundDeadlineSeconds: num(form.deadline),
     minRoundSeconds: num(form.minRound),
     training: {
-      localEpochs: num(form.localEpochs),
-      maxStepsPerRound: form.maxSteps.trim() === '' ? null : num(form.maxSteps),
+      stepsPerRound: form.stepsPerRound.trim() === '' ? null : num(form.stepsPerRound),
+      localEpochs: form.localEpochs.trim() === '' ? null : num(form.localEpochs),
       batchSize: num(form.batchSize),
       optimizer: { name: 'adam', learningRate: num(form.learningRate), betas: [num(form.beta1), num(form.beta2)], epsilon: num(form.epsilon), weightDecay: num(form.weightDecay) },
     },

@@ -6,6 +6,7 @@ import { Badge, downloadBlob, FieldError, useLatestFirst } from '../../component
 import { useNow } from '../../components/use-now.ts';
 import { adminProblemSentence } from '../../lib/error-words.ts';
 import { countOf, formatBytes, formatDuration, formatPercent } from '../../lib/format.ts';
+import { roundWork } from '../../lib/round-words.ts';
 import type { AdminApi, FederationAction } from './admin-api.ts';
 import { FULL_CLIP_BYTES, globalSeries, reductionFactor, roundClosing, roundTraffic, siteSeries } from './dashboard-data.ts';
 import { AuditLog } from './audit-log.tsx';
@@ -118,7 +119,7 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
         </div>
         {config && (
           <p className="small muted" style={{ marginTop: '0.75rem' }}>
-            {getMethod(config.method).label} · classes: {config.classNames.join(', ')} · model {config.encoder.modelId} · {countOf(config.training.localEpochs, 'pass', 'passes')} per round, batch {config.training.batchSize},
+            {getMethod(config.method).label} · classes: {config.classNames.join(', ')} · model {config.encoder.modelId} · rounds of {roundWork(config.training)},
             learning rate {config.training.optimizer.learningRate} · deadline {formatDuration(config.roundDeadlineSeconds)}
             {config.minRoundSeconds > 0 ? ` · rounds last at least ${config.minRoundSeconds} s` : ''} · {config.features.referenceCount} reference images
           </p>

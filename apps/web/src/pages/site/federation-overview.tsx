@@ -3,6 +3,7 @@ import { getMethod, moduleValueCount } from '@facmic/learning/plain';
 import { modelMeaningForClinicians } from '../../components/model-meaning.tsx';
 import { TechnicalDetails } from '../../components/technical-details.tsx';
 import { countOf, formatBytes, formatCount, formatDuration } from '../../lib/format.ts';
+import { roundWork } from '../../lib/round-words.ts';
 
 /** What the hospital sees before and while taking part: the federation's settings and what leaves the browser. */
 export function FederationOverview({ federation, info }: { federation: FederationConfig | null; info: CoordinatorInfo | null }) {
@@ -36,8 +37,7 @@ export function FederationOverview({ federation, info }: { federation: Federatio
         <dd>{federation.rounds}</dd>
         <dt>Each round</dt>
         <dd>
-          {countOf(training.localEpochs, 'pass', 'passes')} over your training images
-          {training.maxStepsPerRound !== null ? ` (at most ${countOf(training.maxStepsPerRound, 'step')})` : ''}, batches of {training.batchSize}; up to{' '}
+          {roundWork(training, 'your')}, drawn from your reshuffled training images; up to{' '}
           {formatDuration(federation.roundDeadlineSeconds)} per round
           {federation.minRoundSeconds > 0 ? `, at least ${federation.minRoundSeconds} s (paced, so each round can be followed)` : ''}
         </dd>
