@@ -31,3 +31,5 @@ export type { Evaluation, PredictOptions, Predictions } from './inference.ts';
 export { evaluate, predict } from './inference.ts';
 export type { ParityQuantity, ParityReport, ParityVectors, ReplayOptions } from './parity/replay.ts';
 export { PARITY_ABSOLUTE_TOLERANCE, PARITY_RELATIVE_TOLERANCE, maxRelativeError, parseParityVectors, replayParity } from './parity/replay.ts';
+export type { ProtocolSummary } from './parity/protocol-replay.ts';
+export { isProtocolVectors, replayProtocol, summarizeProtocol } from './parity/protocol-replay.ts';
