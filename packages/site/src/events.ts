@@ -75,6 +75,9 @@ export interface SiteEventMap {
   };
   /** A model was evaluated on the local test split (`global`: the model received, `local`: after training). */
   evaluated: { round: number; model: 'global' | 'local'; metrics: EvalMetrics };
+  /** Where this site's Adam state came from when it first trained in this process (restored, or a fresh Adam), or a
+   * problem storing it. */
+  optimizer: { round: number; restoredFromRound: number | null; message: string };
   /** One local training step. */
   step: { round: number; step: number; totalSteps: number; loss: number };
   /** The coordinator accepted this round's weights. */

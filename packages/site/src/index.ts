@@ -14,6 +14,8 @@ export type { ConnectionOptions } from './connection.ts';
 export { decideRound, takesPart } from './decide-round.ts';
 export type { LocalProgress, NextStep, RoundDecision } from './decide-round.ts';
 export { trainRound } from './train-round.ts';
+export type { OptimizerRestore, OptimizerStore, SavedOptimizer } from './optimizer-state.ts';
+export { createMemoryOptimizerStore, restoreOptimizer, saveOptimizer } from './optimizer-state.ts';
 export type { TrainedUpdate, TrainRoundInput } from './train-round.ts';
 export { SiteError, SiteEvents } from './events.ts';
 export type {

@@ -28,6 +28,7 @@ import { fetchModel, submitUpdate } from './requests.ts';
 import { rowsOf } from './site-data.ts';
 import type { SiteClientOptions } from './site-options.ts';
 import { StatusReporter } from './status-reporter.ts';
+import { restoreOptimizer, saveOptimizer } from './optimizer-state.ts';
 import { createOptimizer, trainRound, type TrainedUpdate } from './train-round.ts';
 
 export type { LoadDataContext, LocalEncoderIdentity, SiteClientOptions } from './site-options.ts';
@@ -287,15 +288,20 @@ export class SiteClient {
       globalState = await this.downloadModel(round - 1, false);
     }
     signal.throwIfAborted();
-    // One optimizer for the whole federation: Adam's moments carry over from round to round.
-    this.optimizer ??= createOptimizer(federation.training);
-    return trainRound({
+    // One optimizer for the whole federation: Adam's moments carry over from round to round (and reloads: the store).
+    if (this.optimizer === null) {
+      this.optimizer = createOptimizer(federation.training);
+      const restored = await restoreOptimizer(this.optimizer, this.options.optimizerStore, federation, round);
+      this.events.emit('optimizer', { round, restoredFromRound: restored.fromRound, message: restored.message });
+    }
+    const optimizer = this.optimizer;
+    const update = await trainRound({
       round,
       federation,
       data,
       features,
       globalState,
-      optimizer: this.optimizer,
+      optimizer,
       seed: (this.options.seed ?? 0) * 100_003 + round,
       weightsDtype: this.options.weightsDtype ?? 'float32',
       signal,
@@ -303,6 +309,9 @@ export class SiteClient {
       onEvaluated: (event) => { this.events.emit('evaluated', event); },
       onStep: (event) => { this.events.emit('step', event); },
     });
+    const problem = await saveOptimizer(optimizer, this.options.optimizerStore, round);
+    if (problem !== null) this.events.emit('optimizer', { round, restoredFromRound: null, message: problem });
+    return update;
   }
 
   private async submit(pending: TrainedUpdate): Promise<void> {

@@ -1,6 +1,7 @@
 /** How a site client is set up: where it connects, its encoder, how it loads its data. */
 import type { FederationConfig, TensorDtype } from '@facmic/protocol';
 import type { ConnectionOptions } from './connection.ts';
+import type { OptimizerStore } from './optimizer-state.ts';
 import type { SiteData } from './site-data.ts';
 
 /** The local encoder's identity, compared with the federation's before taking part. */
@@ -32,6 +33,8 @@ export interface SiteClientOptions {
   clientName?: string;
   /** Value type of submitted weights (default float32; float16 halves the upload). */
   weightsDtype?: TensorDtype;
+  /** Keeps Adam's state across reloads and restarts (see optimizer-state.ts); without it, only within this process. */
+  optimizerStore?: OptimizerStore;
   /** Seed of local shuffling (default 0); the round number is added each round. */
   seed?: number;
   signal?: AbortSignal;

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { decodeTensors } from '@facmic/protocol';
 import { createSiteClient } from '@facmic/site';
 import { initTfBackend } from '../tf-backend.ts';
+import { optimizerFileStore } from './optimizer-file.ts';
 import { VIRTUAL_DATA_TENSORS, type VirtualSiteSpec } from './virtual-site-spec.ts';
 
 async function run(): Promise<number> {
@@ -35,9 +36,12 @@ async function run(): Promise<number> {
     loadData: () => Promise.resolve(data),
     clientName: `facmic virtual hospital (${spec.name})`,
     seed: spec.seed,
+    // Adam's state survives a restart of this process (the coordinator restarts a virtual hospital that exits).
+    optimizerStore: optimizerFileStore(`${spec.dataFile}.adam`),
     connection: { transports: ['websocket'], reconnectionDelayMs: 500, reconnectionDelayMaxMs: 5000 },
   });
   client.on('submitted', (e) => { process.stderr.write(`[${spec.name}] round ${e.round} submitted (${e.sampleCount} samples)\n`); });
+  client.on('optimizer', (e) => { process.stderr.write(`[${spec.name}] round ${e.round}: ${e.message}\n`); });
   client.on('error', (e) => { process.stderr.write(`[${spec.name}] ${e.fatal ? 'fatal ' : ''}${e.code}: ${e.message}\n`); });
   const result = await client.run();
   process.stderr.write(`[${spec.name}] ${result.reason}\n`);

@@ -18,7 +18,7 @@ import { FeatureAttention, predict } from '@facmic/learning';
 import type { ModuleState } from '@facmic/learning/plain';
 import { coordinatorInfoSchema, type CoordinatorInfo, type FederationConfig } from '@facmic/protocol';
 import { createSiteClient, type SiteClient, type SiteData } from '@facmic/site';
-import { SPLIT_PARTS, datasetKeyFor, featuresOfPart, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
+import { SPLIT_PARTS, datasetKeyFor, featuresOfPart, indexedDbOptimizerStore, loadSavedDataset, saveDataset, type SavedDataset } from './saved-dataset.ts';
 import { startTfjsBackend } from './tfjs-backend.ts';
 import { demoPreview, generateDemoImages } from './demo-images.ts';
 import type { ModelFile } from '../lib/model-file.ts';
@@ -158,6 +158,7 @@ async function start(invite: SiteInvite, device: DeviceRequest, clientName: stri
       token: invite.token,
       clientName,
       seed,
+      optimizerStore: indexedDbOptimizerStore(current.datasetKey),
       encoder: async (federation) => {
         try {
           const encoder = await loadEncoder(current, info, federation, encoderDevice.choice);

@@ -4,10 +4,13 @@
  * (never images), and only in this browser.
  */
 import type { SplitPart } from '@facmic/learning/plain';
+import type { OptimizerStore, SavedOptimizer } from '@facmic/site';
 
 const DB_NAME = 'facmic-site';
-const DB_VERSION = 1;
+/** 2: the `optimizers` store (Adam's state after the newest round trained, by the same key as the dataset). */
+const DB_VERSION = 2;
 const STORE = 'datasets';
+const OPTIMIZERS = 'optimizers';
 
 export const SPLIT_PARTS: readonly SplitPart[] = ['train', 'validation', 'test'];
 
@@ -43,6 +46,7 @@ function openDatabase(): Promise<IDBDatabase> {
     const request = indexedDB.open(DB_NAME, DB_VERSION);
     request.onupgradeneeded = () => {
       if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE, { keyPath: 'key' });
+      if (!request.result.objectStoreNames.contains(OPTIMIZERS)) request.result.createObjectStore(OPTIMIZERS, { keyPath: 'key' });
     };
     request.onsuccess = () => {
       resolve(request.result);
@@ -53,12 +57,12 @@ function openDatabase(): Promise<IDBDatabase> {
   });
 }
 
-async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>, name = STORE): Promise<T> {
   const db = await openDatabase();
   try {
     return await new Promise<T>((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = run(tx.objectStore(STORE));
+      const tx = db.transaction(name, mode);
+      const request = run(tx.objectStore(name));
       tx.oncomplete = () => {
         resolve(request.result);
       };
@@ -85,6 +89,30 @@ export async function saveDataset(dataset: SavedDataset): Promise<void> {
 
 export async function deleteSavedDataset(key: string): Promise<void> {
   await withStore('readwrite', (store) => store.delete(key));
+  await withStore('readwrite', (store) => store.delete(key), OPTIMIZERS);
+}
+
+/**
+ * This session's Adam state, kept next to its features so a reloaded tab continues the paper's one optimiser per site
+ * (see @facmic/site's optimizer-state.ts for what happens when it is lost).
+ */
+export function indexedDbOptimizerStore(key: string): OptimizerStore {
+  return {
+    load: async () => {
+      const value = await withStore<unknown>('readonly', (store) => store.get(key), OPTIMIZERS);
+      return isSavedOptimizer(value) ? { round: value.round, state: value.state } : null;
+    },
+    save: async (saved) => {
+      await withStore('readwrite', (store) => store.put({ key, round: saved.round, state: saved.state, savedAt: Date.now() }), OPTIMIZERS);
+    },
+  };
+}
+
+function isSavedOptimizer(value: unknown): value is SavedOptimizer {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<SavedOptimizer>;
+  const moments = (m: unknown) => typeof m === 'object' && m !== null && Object.values(m).every((t: unknown) => typeof t === 'object' && t !== null && (t as { data?: unknown }).data instanceof Float32Array && Array.isArray((t as { shape?: unknown }).shape));
+  return typeof v.round === 'number' && typeof v.state === 'object' && typeof v.state.step === 'number' && moments(v.state.firstMoments) && moments(v.state.secondMoments);
 }
 
 function isSavedDataset(value: unknown): value is SavedDataset {

@@ -106,6 +106,7 @@ export function reduceSiteEvent(view: SiteView, event: SiteEventMessage, now = D
       return { ...view, globalModelRound: Math.max(event.data.round, view.globalModelRound ?? 0) };
     case 'evaluated':
     case 'submitted':
+    case 'optimizer':
       return view;
     case 'refused':
       return { ...view, refused: { round: event.data.round, message: event.data.message } };
