@@ -5,13 +5,17 @@
  * Wall time of one local training step (FACMIC: contrastive + LMMD against a reference batch, explicit backward,
  * Adam) on random features, median over `--steps` steps after `--warmup` steps. Default: wasm and cpu.
  *
+ * npm run bench:step -- --round [--backend wasm] [--repeats 3] [--train 800] [--method facmic|fedclip]: wall time of one
+ * whole local round as the sites run it (`trainLocal`, 199 steps of 32 from the endless streams, the reference stream
+ * too), on `--train` random training rows and 512 reference rows; median over `--repeats` rounds after one warm-up step.
+ *
  * npm run bench:step -- --aggregation N [--dim 512]: instead, wall time of one FedAvg of N facmic updates (plain
  * typed arrays, float64 accumulation, validation included; what the coordinator runs), median of 5.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClientUpdate } from '@facmic/learning';
-import { AdamL2, FeatureAttention, FedAvg, SeededRandom, initialModuleState, isCounterEntry, localStep } from '@facmic/learning';
+import { AdamL2, DEFAULT_STEPS_PER_ROUND, FeatureAttention, FedAvg, SeededRandom, initialModuleState, isCounterEntry, localStep, trainLocal } from '@facmic/learning';
 import { isNodeBackendName, useTfBackend, type NodeBackendName } from '@facmic/coordinator/tf-backend';
 
 function positive(value: string | undefined, fallback: number, name: string): number {
@@ -52,6 +56,29 @@ async function benchmark(backend: NodeBackendName, options: { dim: number; batch
   return { backend: active, median: median(times), min: Math.min(...times), max: Math.max(...times) };
 }
 
+async function benchmarkRound(backend: NodeBackendName, options: { dim: number; batch: number; classes: number; repeats: number; train: number; lmmd: boolean; kind: 'facmic' | 'fedclip' }): Promise<void> {
+  const active = await useTfBackend(backend);
+  const { dim, batch, classes } = options;
+  const random = new SeededRandom(3);
+  const matrix = (rows: number) => Float32Array.from({ length: rows * dim }, () => random.normal());
+  const data = { dim, features: matrix(options.train), labels: Int32Array.from({ length: options.train }, () => random.nextInt(classes)) };
+  const reference = { dim, features: matrix(512) };
+  const text = { dim, features: matrix(classes) };
+  const module = FeatureAttention.create(options.kind, dim, 1);
+  const optimizer = new AdamL2();
+  const run = (steps: number, seed: number) => trainLocal(module, data, { textFeatures: text, lmmd: options.lmmd, reference: options.lmmd ? reference : null, seed, batchSize: batch, steps, optimizer });
+  await run(1, 0);
+  const times: number[] = [];
+  for (let repeat = 0; repeat < options.repeats; repeat++) {
+    const started = performance.now();
+    await run(DEFAULT_STEPS_PER_ROUND, repeat + 1);
+    times.push(performance.now() - started);
+  }
+  optimizer.dispose();
+  module.dispose();
+  console.log(`${active.padEnd(5)} one round of ${DEFAULT_STEPS_PER_ROUND} steps: median ${(median(times) / 1000).toFixed(2)} s (min ${(Math.min(...times) / 1000).toFixed(2)}, max ${(Math.max(...times) / 1000).toFixed(2)}) over ${options.repeats} rounds; ${(median(times) / DEFAULT_STEPS_PER_ROUND).toFixed(1)} ms a step`);
+}
+
 function benchmarkAggregation(updates: number, dim: number): void {
   const base = initialModuleState('facmic', dim, 1);
   const random = new SeededRandom(2);
@@ -81,6 +108,9 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       method: { type: 'string', default: 'facmic' },
       aggregation: { type: 'string' },
+      round: { type: 'boolean' },
+      repeats: { type: 'string' },
+      train: { type: 'string' },
     },
   });
   if (values.aggregation !== undefined) {
@@ -99,6 +129,12 @@ async function main(): Promise<void> {
     lmmd: values.method === 'facmic',
     kind: values.method,
   } as const;
+  if (values.round === true) {
+    const round = { ...options, repeats: positive(values.repeats, 3, 'repeats'), train: positive(values.train, 800, 'train') };
+    console.log(`one local round: ${options.kind}${options.lmmd ? ' + LMMD' : ''}, D=${options.dim}, ${DEFAULT_STEPS_PER_ROUND} steps of ${options.batch} over ${round.train} training rows (+ reference batches of ${options.batch} from 512 rows), C=${options.classes}`);
+    for (const backend of values.backend === 'all' ? (['wasm'] as const) : backends) await benchmarkRound(backend, round);
+    return;
+  }
   console.log(`one local step: ${options.kind}${options.lmmd ? ' + LMMD' : ''}, D=${options.dim}, batch ${options.batch} (+ reference batch ${options.batch}), C=${options.classes}; median of ${options.steps} after ${options.warmup} warm-up`);
   for (const backend of backends) {
     const result = await benchmark(backend, options);
