@@ -85,9 +85,9 @@ describe('npm start', () => {
     const auth = { token: token! };
     const demo = await apiParsed(federationDetailSchema, first.url, '/api/federations/demo-brain-tumor', auth);
     expect(demo.config.classNames).toEqual(['glioma tumor', 'meningioma tumor', 'no tumor', 'pituitary tumor']);
-    expect(demo.config.training).toMatchObject({ localEpochs: 1, batchSize: 32, optimizer: { learningRate: 5e-5, betas: [0.9, 0.98], epsilon: 1e-6, weightDecay: 0.02 } });
+    expect(demo.config.training).toMatchObject({ stepsPerRound: 199, localEpochs: null, batchSize: 32, optimizer: { learningRate: 5e-5, betas: [0.9, 0.98], epsilon: 1e-6, weightDecay: 0.02 } });
     // The paper's 50 rounds, paced so people can follow them.
-    expect(demo.config).toMatchObject({ rounds: 50, quorum: 2, minRoundSeconds: 6, roundDeadlineSeconds: 60 });
+    expect(demo.config).toMatchObject({ rounds: 50, quorum: 2, minRoundSeconds: 6, roundDeadlineSeconds: 300 });
 
     // Two unpaced rounds with two virtual hospitals (child processes) to the end.
     expect((await api(first.url, '/api/federations/demo-brain-tumor', { method: 'PATCH', body: { rounds: 2, minRoundSeconds: 0 }, ...auth })).status).toBe(200);
