@@ -289,10 +289,17 @@ export class FederationEngine {
 
   // ---- transfers ----------------------------------------------------------------------------------------------
 
-  /** The global model after `round`, as stored (float32 tensor file). Counts the bytes sent. */
-  globalModelForSite(federationId: string, round: number): Outcome<{ round: number; checksum: string; data: Uint8Array }> {
+  /**
+   * The global model after `round`, as stored (float32 tensor file), for a site that sent `site:ready` on this
+   * session (NOT_READY before; once the federation has ended its models are every site's to keep). Counts the bytes.
+   */
+  globalModelForSite(siteId: string, sessionId: string, federationId: string, round: number): Outcome<{ round: number; checksum: string; data: Uint8Array }> {
     const found = this.findFederation(federationId);
     if (!found.ok) return found;
+    const ended = found.federation.status === 'finished' || found.federation.status === 'stopped';
+    if (!ended && this.presence.current(siteId, sessionId)?.ready !== true) {
+      return refuse('NOT_READY', 'send site:ready (encoder checked, data encoded) before asking for a global model');
+    }
     const model = this.store.getGlobalModel(federationId, round);
     if (!model || round > found.federation.round) return refuse('NOT_FOUND', `no global model for round ${round}`);
     this.store.addTraffic(federationId, round + 1, { bytesReceived: 0, bytesSent: model.weights.byteLength });

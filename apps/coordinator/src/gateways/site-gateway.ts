@@ -161,7 +161,7 @@ export class SiteGateway {
       const parsed = parseMessage(modelRequestSchema, payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
-      const answer = toAck(engine.globalModelForSite(federationId, parsed.data.round), (r) => ({ round: r.round, checksum: r.checksum, data: r.data }));
+      const answer = toAck(engine.globalModelForSite(siteId, sessionId, federationId, parsed.data.round), (r) => ({ round: r.round, checksum: r.checksum, data: r.data }));
       if (answer.ok) metrics.bytesSent(answer.data.byteLength);
       return answer;
     });
