@@ -16,6 +16,7 @@ import { GlobalEvaluations, type GlobalEvaluator } from './global-evaluations.ts
 import type { Logger } from './logger.ts';
 import { accept, refuse, type Outcome } from './outcome.ts';
 import { PresenceRegistry } from './presence.ts';
+import { PublishedModels } from './published-models.ts';
 import { RoundDriver, rulesOf } from './round-driver.ts';
 import { checkSubmission, type SubmissionRefusalCode } from './submission-check.ts';
 import type { CoordinatorStore, FederationRecord, FederationSettingsRecord, SiteRecord } from './store/store.ts';
@@ -62,12 +63,14 @@ export class FederationEngine {
   private readonly evaluations: GlobalEvaluations;
   private readonly rounds: RoundDriver;
   private readonly reconnectGraceMs: number;
+  private readonly models: PublishedModels;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.logger = options.logger;
     this.reconnectGraceMs = options.reconnectGraceMs ?? 30_000;
+    this.models = new PublishedModels(options.store);
     this.announcer = new Announcer(options.store, options.clock, options.logger);
     this.views = new CoordinatorViews(options.store, this.presence);
     this.evaluations = new GlobalEvaluations(options.store, this.announcer, options.logger, options.evaluateGlobal);
@@ -178,6 +181,7 @@ export class FederationEngine {
     const found = this.findFederation(federationId);
     if (!found.ok) return found;
     this.rounds.forget(federationId);
+    this.models.forget(federationId);
     const sites = this.store.listSites(federationId);
     this.announcer.commit((audit) => {
       this.store.deleteFederation(federationId);
@@ -290,7 +294,7 @@ export class FederationEngine {
   // ---- transfers ----------------------------------------------------------------------------------------------
 
   /**
-   * The global model after `round`, as stored (float32 tensor file), for a site that sent `site:ready` on this
+   * The global model after `round`, as stored (float32 tensor file; its bytes held in memory), for a site that sent `site:ready` on this
    * session (NOT_READY before; once the federation has ended its models are every site's to keep). Counts the bytes.
    */
   globalModelForSite(siteId: string, sessionId: string, federationId: string, round: number): Outcome<{ round: number; checksum: string; data: Uint8Array }> {
@@ -300,8 +304,8 @@ export class FederationEngine {
     if (!ended && this.presence.current(siteId, sessionId)?.ready !== true) {
       return refuse('NOT_READY', 'send site:ready (encoder checked, data encoded) before asking for a global model');
     }
-    const model = this.store.getGlobalModel(federationId, round);
-    if (!model || round > found.federation.round) return refuse('NOT_FOUND', `no global model for round ${round}`);
+    const model = round > found.federation.round ? null : this.models.get(federationId, round);
+    if (!model) return refuse('NOT_FOUND', `no global model for round ${round}`);
     this.store.addTraffic(federationId, round + 1, { bytesReceived: 0, bytesSent: model.weights.byteLength });
     return accept({ round, checksum: model.checksum, data: model.weights });
   }
