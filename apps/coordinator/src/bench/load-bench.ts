@@ -69,7 +69,9 @@ const url = `http://127.0.0.1:${port}`;
 
 let coordinator: ChildProcess;
 function startCoordinator(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'load-coordinator.ts')], {
+  // LOAD_COORDINATOR_NODE_ARGS: extra Node flags for the coordinator (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const extra = (process.env.LOAD_COORDINATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', join(here, 'load-coordinator.ts')], {
     env: { ...process.env, LOAD_DATA_DIR: dataDir, LOAD_PORT: String(port), LOAD_ADMIN_TOKEN: adminToken, LOAD_DIM: String(DIM) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

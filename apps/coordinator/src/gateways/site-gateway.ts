@@ -182,9 +182,11 @@ export class SiteGateway {
       const parsed = parseSubmission(payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
-      const answer = toAck(engine.submit(siteId, federationId, parsed.data), (r) => ({ round: r.round, checksum: r.checksum, duplicate: r.duplicate }));
-      metrics.submission(!answer.ok ? 'refused' : answer.duplicate ? 'duplicate' : 'accepted', parsed.data.weights.byteLength, performance.now() - received);
-      return answer;
+      return engine.submitGrouped(siteId, federationId, parsed.data).then((outcome) => {
+        const answer = toAck(outcome, (r) => ({ round: r.round, checksum: r.checksum, duplicate: r.duplicate }));
+        metrics.submission(!answer.ok ? 'refused' : answer.duplicate ? 'duplicate' : 'accepted', parsed.data.weights.byteLength, performance.now() - received);
+        return answer;
+      });
     });
 
     socket.on('disconnect', (reason) => {
