@@ -231,6 +231,8 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       return baseUrl;
     },
     async close() {
+      metrics.stop();
+      sites.close();
       await engine.shutdown();
       // Socket.IO closes every client, then the HTTP server; idle keep-alive HTTP connections would hold that up.
       const closed = new Promise<void>((resolvePromise) => {

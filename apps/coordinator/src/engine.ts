@@ -16,8 +16,10 @@ import { GlobalEvaluations, type GlobalEvaluator } from './global-evaluations.ts
 import type { Logger } from './logger.ts';
 import { accept, refuse, type Outcome } from './outcome.ts';
 import { PresenceRegistry } from './presence.ts';
+import { PublishedModels } from './published-models.ts';
 import { RoundDriver, rulesOf } from './round-driver.ts';
-import { checkSubmission, type SubmissionRefusalCode } from './submission-check.ts';
+import { SubmissionDesk, type SubmitOutcome } from './submissions.ts';
+import { TrafficBuffer } from './traffic-buffer.ts';
 import type { CoordinatorStore, FederationRecord, FederationSettingsRecord, SiteRecord } from './store/store.ts';
 import { CoordinatorViews } from './views.ts';
 
@@ -62,12 +64,16 @@ export class FederationEngine {
   private readonly evaluations: GlobalEvaluations;
   private readonly rounds: RoundDriver;
   private readonly reconnectGraceMs: number;
+  private readonly models: PublishedModels;
+  private readonly submissions: SubmissionDesk;
+  private readonly traffic: TrafficBuffer;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.logger = options.logger;
     this.reconnectGraceMs = options.reconnectGraceMs ?? 30_000;
+    this.models = new PublishedModels(options.store);
     this.announcer = new Announcer(options.store, options.clock, options.logger);
     this.views = new CoordinatorViews(options.store, this.presence);
     this.evaluations = new GlobalEvaluations(options.store, this.announcer, options.logger, options.evaluateGlobal);
@@ -80,6 +86,8 @@ export class FederationEngine {
       evaluations: this.evaluations,
       keepSubmissionWeightsRounds: options.keepSubmissionWeightsRounds ?? null,
     });
+    this.submissions = new SubmissionDesk({ store: options.store, clock: options.clock, logger: options.logger, announcer: this.announcer, rounds: this.rounds });
+    this.traffic = new TrafficBuffer(options.store, (error) => { options.logger.error('traffic counts could not be stored', { error }); });
   }
 
   addListener(listener: EngineListener): void {
@@ -105,11 +113,13 @@ export class FederationEngine {
   /** Cancels timers; pending evaluations are awaited. */
   async shutdown(): Promise<void> {
     this.rounds.shutdown();
+    this.traffic.flush();
     await this.evaluations.shutdown();
   }
 
-  /** Resolves when pending global-test evaluations are done (tests). */
+  /** Resolves when pending global-test evaluations are done and traffic counts written (tests). */
   idle(): Promise<void> {
+    this.traffic.flush();
     return this.evaluations.idle();
   }
 
@@ -178,6 +188,8 @@ export class FederationEngine {
     const found = this.findFederation(federationId);
     if (!found.ok) return found;
     this.rounds.forget(federationId);
+    this.models.forget(federationId);
+    this.traffic.forget(federationId);
     const sites = this.store.listSites(federationId);
     this.announcer.commit((audit) => {
       this.store.deleteFederation(federationId);
@@ -289,13 +301,20 @@ export class FederationEngine {
 
   // ---- transfers ----------------------------------------------------------------------------------------------
 
-  /** The global model after `round`, as stored (float32 tensor file). Counts the bytes sent. */
-  globalModelForSite(federationId: string, round: number): Outcome<{ round: number; checksum: string; data: Uint8Array }> {
+  /**
+   * The global model after `round`, as stored (float32 tensor file; its bytes held in memory), for a site that sent `site:ready` on this
+   * session (NOT_READY before; once the federation has ended its models are every site's to keep). Counts the bytes.
+   */
+  globalModelForSite(siteId: string, sessionId: string, federationId: string, round: number): Outcome<{ round: number; checksum: string; data: Uint8Array }> {
     const found = this.findFederation(federationId);
     if (!found.ok) return found;
-    const model = this.store.getGlobalModel(federationId, round);
-    if (!model || round > found.federation.round) return refuse('NOT_FOUND', `no global model for round ${round}`);
-    this.store.addTraffic(federationId, round + 1, { bytesReceived: 0, bytesSent: model.weights.byteLength });
+    const ended = found.federation.status === 'finished' || found.federation.status === 'stopped';
+    if (!ended && this.presence.current(siteId, sessionId)?.ready !== true) {
+      return refuse('NOT_READY', 'send site:ready (encoder checked, data encoded) before asking for a global model');
+    }
+    const model = round > found.federation.round ? null : this.models.get(federationId, round);
+    if (!model) return refuse('NOT_FOUND', `no global model for round ${round}`);
+    this.traffic.sent(federationId, round + 1, model.weights.byteLength);
     return accept({ round, checksum: model.checksum, data: model.weights });
   }
 
@@ -307,62 +326,22 @@ export class FederationEngine {
     const features = this.store.getFederationFeatures(federationId);
     if (!features) return refuse('NOT_FOUND', 'the federation has no features');
     const terminal = federation.status === 'stopped' || federation.status === 'finished';
-    if (!terminal) this.store.addTraffic(federationId, openRound(federation) ?? federation.round + 1, { bytesReceived: 0, bytesSent: features.byteLength });
+    if (!terminal) this.traffic.sent(federationId, openRound(federation) ?? federation.round + 1, features.byteLength);
     return accept({ checksum: federation.featuresChecksum, data: features });
   }
 
   /**
-   * `round:submit` after schema validation. Refusals change nothing in the store; an accepted submission is decoded
-   * and checked once, stored (weights and metadata, in one transaction) before it is acknowledged, then added to its
-   * round's running aggregate.
+   * `round:submit` after schema validation, stored in a transaction of its own before this returns (tests,
+   * benchmarks). Refusals change nothing in the store; an accepted submission is decoded and checked once, stored
+   * (weights and metadata, in one transaction) before it is acknowledged, then added to its round's running aggregate.
    */
-  submit(siteId: string, sessionFederationId: string, submission: ParsedSubmission): Outcome<{ round: number; checksum: string; duplicate: boolean }, SubmissionRefusalCode> {
-    const federation = this.store.getFederation(sessionFederationId);
-    const { round } = submission;
-    const check = checkSubmission(
-      {
-        siteId,
-        sessionFederationId,
-        federation,
-        participants: federation && federation.round > 0 ? (this.store.getRound(federation.id, federation.round)?.participants ?? null) : null,
-        existing: federation ? this.store.getSubmission(federation.id, round, siteId) : null,
-      },
-      submission,
-    );
-    if (!check.ok) return check;
-    const { checked } = check;
-    if (checked.kind === 'duplicate' || !federation) return accept({ round, checksum: checked.checksum, duplicate: true });
+  submit(siteId: string, sessionFederationId: string, submission: ParsedSubmission): SubmitOutcome {
+    return this.submissions.submitNow(siteId, sessionFederationId, submission);
+  }
 
-    const now = this.clock.now();
-    this.store.transaction(() => {
-      this.store.insertSubmission({
-        federationId: federation.id,
-        round,
-        siteId,
-        sampleCount: submission.sampleCount,
-        weights: submission.weights,
-        checksum: checked.checksum,
-        bytes: submission.weights.byteLength,
-        dtype: checked.dtype,
-        metrics: submission.metrics,
-        receivedAt: now,
-      });
-      this.store.updateRound(federation.id, round, { lastSubmissionAt: now });
-      this.store.addTraffic(federation.id, round, { bytesReceived: submission.weights.byteLength, bytesSent: 0 });
-    });
-    try {
-      this.rounds.ingest.add(federation.id, round, { siteId, sampleCount: submission.sampleCount, state: checked.state });
-    } catch (error) {
-      this.logger.error('an accepted update could not join the running aggregate; it is rebuilt from the store at the close', { federation: federation.id, round, site: siteId, error });
-    }
-    this.rounds.accepted(federation.id, round);
-    this.logger.debug('submission accepted', { federation: federation.id, round, site: siteId, samples: submission.sampleCount, bytes: submission.weights.byteLength });
-    this.announcer.roundChanged(federation.id, round);
-    this.announcer.federationChanged(federation.id);
-    this.announcer.siteChanged(siteId);
-    // Acknowledge first (the caller sends the ack when this returns); close the round on the next tick.
-    queueMicrotask(() => { this.rounds.checkClose(federation.id); });
-    return accept({ round, checksum: checked.checksum, duplicate: false });
+  /** The same for sites: the submissions of one turn of the event loop share one commit (`submissions.ts`). */
+  submitGrouped(siteId: string, sessionFederationId: string, submission: ParsedSubmission): Promise<SubmitOutcome> {
+    return this.submissions.submit(siteId, sessionFederationId, submission);
   }
 
   /** Counts for `/metrics`. */

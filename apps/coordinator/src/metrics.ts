@@ -2,8 +2,10 @@
  * `/metrics` through prom-client (Prometheus text format 0.0.4), one registry per coordinator: counters of
  * submissions, refusals, bytes and connections; histograms of the submission ack latency, the aggregation time (a
  * round's close to its stored global model) and the publication time (the last accepted submission to the stored
- * global model); gauges read at scrape time.
+ * global model); gauges read at scrape time, among them the event-loop delay (`perf_hooks.monitorEventLoopDelay`,
+ * since the start: p50, p99, max), the peak resident memory and the CPU time, which `npm run bench:load` reads.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FederationStatus } from '@facmic/protocol';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PublicationTimings } from './announcer.ts';
@@ -38,9 +40,37 @@ export class CoordinatorMetrics {
   private readonly ackSeconds: Histogram<'result'>;
   private readonly aggregationSeconds: Histogram;
   private readonly publicationSeconds: Histogram;
+  /** Event-loop delay since the start (10 ms resolution); disabled by {@link stop}. */
+  readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
+    const loopDelay = this.loopDelay;
+    loopDelay.enable();
+    new Gauge({
+      name: 'facmic_event_loop_delay_seconds',
+      help: 'Event-loop delay since the start (perf_hooks.monitorEventLoopDelay, 10 ms resolution), by quantile; a blocked loop delays every site.',
+      labelNames: ['quantile'],
+      registers,
+      collect() {
+        if (loopDelay.count === 0) return;
+        this.set({ quantile: '0.5' }, loopDelay.percentile(50) / 1e9);
+        this.set({ quantile: '0.99' }, loopDelay.percentile(99) / 1e9);
+        this.set({ quantile: '1' }, loopDelay.max / 1e9);
+      },
+    });
+    new Gauge({ name: 'facmic_process_max_rss_bytes', help: 'Peak resident memory of the coordinator process.', registers, collect() { this.set(process.resourceUsage().maxRSS * 1024); } });
+    new Gauge({
+      name: 'facmic_process_cpu_seconds',
+      help: 'CPU time of the coordinator process since the start, by mode.',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        const usage = process.cpuUsage();
+        this.set({ mode: 'user' }, usage.user / 1e6);
+        this.set({ mode: 'system' }, usage.system / 1e6);
+      },
+    });
     new Gauge({ name: 'facmic_build_info', help: 'Coordinator version and protocol version.', labelNames: ['version', 'protocol'], registers }).set(
       { version: options.version, protocol: String(options.protocolVersion) },
       1,
@@ -117,6 +147,11 @@ export class CoordinatorMetrics {
     this.published.inc();
     this.aggregationSeconds.observe(timings.aggregationMs / 1000);
     if (timings.publicationMs !== null) this.publicationSeconds.observe(timings.publicationMs / 1000);
+  }
+
+  /** Stops the event-loop monitor (the coordinator closed). */
+  stop(): void {
+    this.loopDelay.disable();
   }
 
   /** The exposition text. */

@@ -297,16 +297,18 @@ export class RoundDriver {
     this.lastAccepted.delete(federationId);
   }
 
-  /** After a (re)start: rebuild open rounds' aggregates, re-arm deadlines (with grace), redo interrupted aggregations. */
+  /**
+   * After a (re)start: rebuild open rounds' aggregates (in slices, not blocking), re-arm deadlines (with grace), redo
+   * interrupted aggregations.
+   */
   recover(graceMs: number): void {
     const { store, logger } = this.options;
     for (const federation of store.listFederations()) {
       if (openRound(federation) !== null) {
-        try {
-          this.ingest.rebuild(federation.id, federation.round, moduleSpecOf(federation));
-        } catch (error) {
+        // In slices, so that the API answers at once whatever the history (a close before it is done rebuilds at once).
+        this.ingest.rebuildInSlices(federation.id, federation.round, moduleSpecOf(federation)).catch((error: unknown) => {
           logger.error('the open round aggregate could not be rebuilt; it is rebuilt at the close', { federation: federation.id, round: federation.round, error });
-        }
+        });
       }
       if (federation.status === 'aggregating') logger.info('resuming an interrupted aggregation', { federation: federation.id, round: federation.round });
       const graced = federation.status === 'training' && federation.deadline !== null && federation.deadline < this.options.clock.now() + graceMs;

@@ -120,4 +120,30 @@ describe('the running aggregate', () => {
     void engine.shutdown();
     store.close();
   });
+
+  it('rebuilds after a restart in slices, without blocking: updates accepted meanwhile join after the stored ones', async () => {
+    const store = openSqliteStore(':memory:');
+    const clock = new FakeClock();
+    const engine = setUp(store, clock);
+    connectAll(engine, store, 's');
+    for (const [k, name] of SITES.slice(0, 2).entries()) engine.submit(`site-${name}`, 'fed-1', submission(k, 'float32'));
+    const spec = moduleSpecOf(store.getFederation('fed-1')!);
+    const ingest = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
+    const rebuilt = ingest.rebuildInSlices('fed-1', 1, spec);
+    // Nothing decoded yet: the call returned at once.
+    expect(ingest.rebuildsUnderWay()).toBe(1);
+    expect(ingest.contributors('fed-1', 1)).toEqual([]);
+    // An update accepted while the rebuild runs waits for it.
+    engine.submit('site-c', 'fed-1', submission(2, 'float32'));
+    ingest.add('fed-1', 1, { siteId: 'site-c', sampleCount: SAMPLES[2]!, state: decodeTensors(submission(2, 'float32').weights).tensors });
+    expect(ingest.contributors('fed-1', 1)).toEqual([]);
+    await rebuilt;
+    expect(ingest.rebuildsUnderWay()).toBe(0);
+    expect(ingest.contributors('fed-1', 1)).toEqual(['site-a', 'site-b', 'site-c']);
+    const reference = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
+    reference.rebuild('fed-1', 1, spec);
+    expect(encodeTensors(ingest.finish('fed-1', 1, spec).state).checksum).toBe(encodeTensors(reference.finish('fed-1', 1, spec).state).checksum);
+    await engine.shutdown();
+    store.close();
+  });
 });

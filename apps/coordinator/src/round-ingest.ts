@@ -7,6 +7,10 @@
  * stored submissions, in their order, and rebuilds it from the store when it does not (after a restart, or if an add
  * was lost), so the published model is the same bits either way. Plain data in and out (ids, counts, typed arrays):
  * the ingest could run in a worker thread.
+ *
+ * After a restart the open round's sum is rebuilt in slices (`rebuildInSlices`: one stored update per turn of the
+ * event loop), so the API answers at once whatever the history; updates accepted meanwhile wait and join after the
+ * stored ones, in the store's order. A round that closes before the rebuild is done is rebuilt at once by `finish`.
  */
 import { AggregationError, type AggregationStrategy, type ModuleState, type UpdateAccumulator } from '@facmic/learning/plain';
 import { decodeTensors, type TensorSpec } from '@facmic/protocol';
@@ -32,8 +36,14 @@ interface OpenAggregate {
   totalSamples: number;
 }
 
+interface Rebuilding {
+  readonly round: number;
+  readonly pending: AcceptedUpdate[];
+}
+
 export class RoundIngest {
   private readonly open = new Map<string, OpenAggregate>();
+  private readonly rebuilding = new Map<string, Rebuilding>();
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -42,6 +52,11 @@ export class RoundIngest {
 
   /** Adds an accepted (already stored) update to its round's aggregate. */
   add(federationId: string, round: number, update: AcceptedUpdate): void {
+    const rebuilding = this.rebuilding.get(federationId);
+    if (rebuilding?.round === round) {
+      rebuilding.pending.push(update);
+      return;
+    }
     let aggregate = this.open.get(federationId);
     if (aggregate?.round !== round) {
       aggregate = { round, accumulator: this.strategy.createAccumulator(), contributors: [], totalSamples: 0 };
@@ -58,8 +73,44 @@ export class RoundIngest {
     aggregate.totalSamples += update.sampleCount;
   }
 
-  /** Builds the round's aggregate again from its stored submissions (after a restart). */
+  /**
+   * Builds the round's aggregate again from its stored submissions, one per turn of the event loop (after a
+   * restart). Resolves when done, or when the rebuild was overtaken (the round closed, the federation was forgotten).
+   */
+  async rebuildInSlices(federationId: string, round: number, spec: TensorSpec): Promise<void> {
+    this.open.delete(federationId);
+    const state: Rebuilding = { round, pending: [] };
+    this.rebuilding.set(federationId, state);
+    const current = () => this.rebuilding.get(federationId) === state;
+    const aggregate: OpenAggregate = { round, accumulator: this.strategy.createAccumulator(), contributors: [], totalSamples: 0 };
+    try {
+      for (const siteId of this.store.listSubmitters(federationId, round)) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!current()) return;
+        const submission = this.store.getSubmission(federationId, round, siteId);
+        if (!submission?.weights) throw new AggregationError('no-updates', `the weights of ${siteId} were pruned`);
+        const decoded = decodeTensors(submission.weights, { expected: spec, copy: false });
+        aggregate.accumulator.add({ state: decoded.tensors, numSamples: submission.sampleCount, clientId: siteId });
+        aggregate.contributors.push(siteId);
+        aggregate.totalSamples += submission.sampleCount;
+      }
+      if (!current()) return;
+      this.rebuilding.delete(federationId);
+      this.open.set(federationId, aggregate);
+      for (const update of state.pending) this.add(federationId, round, update);
+    } finally {
+      if (current()) this.rebuilding.delete(federationId);
+    }
+  }
+
+  /** Whether a rebuild after a restart is still under way (tests, `/healthz`). */
+  rebuildsUnderWay(): number {
+    return this.rebuilding.size;
+  }
+
+  /** Builds the round's aggregate again from its stored submissions, at once. */
   rebuild(federationId: string, round: number, spec: TensorSpec): void {
+    this.rebuilding.delete(federationId);
     this.open.delete(federationId);
     const aggregate: OpenAggregate = { round, accumulator: this.strategy.createAccumulator(), contributors: [], totalSamples: 0 };
     for (const submission of this.store.listSubmissions(federationId, round, { withWeights: true })) {
@@ -93,6 +144,7 @@ export class RoundIngest {
 
   /** Drops a federation's aggregate (round abandoned, federation deleted). */
   forget(federationId: string): void {
+    this.rebuilding.delete(federationId);
     this.open.delete(federationId);
   }
 }

@@ -63,6 +63,7 @@ describe('checkSubmission', () => {
     ['a finished federation', context({ federation: { ...federation, status: 'finished' } }), submission(), 'FEDERATION_FINISHED'],
     ['a past round', context(), submission({ round: 1 }), 'STALE_ROUND'],
     ['a future round', context(), submission({ round: 3 }), 'WRONG_ROUND'],
+    ['the next round of a federation paused between rounds', context({ federation: { ...federation, status: 'paused', pausedFrom: 'waiting' } }), submission({ round: 3 }), 'FEDERATION_PAUSED'],
     ['a round being aggregated', context({ federation: { ...federation, status: 'aggregating' } }), submission(), 'ROUND_CLOSED'],
     ['a site that joined mid-round', context({ participants: ['site-b'] }), submission(), 'NOT_A_PARTICIPANT'],
     ['weights larger than the module', context(), submission({ weights: new Uint8Array(maxWeightsBytes(federation) + 1) }), 'PAYLOAD_TOO_LARGE'],

@@ -17,6 +17,7 @@ export type SubmissionRefusalCode =
   | 'DUPLICATE_SUBMISSION'
   | 'FEDERATION_STOPPED'
   | 'FEDERATION_FINISHED'
+  | 'FEDERATION_PAUSED'
   | 'STALE_ROUND'
   | 'WRONG_ROUND'
   | 'ROUND_CLOSED'
@@ -74,6 +75,9 @@ export function checkSubmission(context: SubmissionContext, submission: ParsedSu
   if (federation.status === 'stopped') return refuse('FEDERATION_STOPPED', 'the federation was stopped');
   if (federation.status === 'finished') return refuse('FEDERATION_FINISHED', 'the federation finished all its rounds');
   if (round < federation.round) return refuse('STALE_ROUND', `round ${round} is over; the current round is ${federation.round}`);
+  if (round > federation.round && federation.status === 'paused') {
+    return refuse('FEDERATION_PAUSED', `the federation is paused before round ${round}; it starts when an admin resumes it`);
+  }
   if (round > federation.round) return refuse('WRONG_ROUND', `round ${round} has not started (current round: ${federation.round})`);
   if (openRound(federation) !== round) return refuse('ROUND_CLOSED', `round ${round} no longer accepts submissions (${federation.status})`);
   if (!context.participants?.includes(context.siteId)) {

@@ -12,6 +12,8 @@ import {
   type FederationDetail,
   type InviteCreated,
 } from '@facmic/protocol';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createInvite, createTestFederation, rawAdminSocket, rawSiteSocket, startTestCoordinator, TEST_DIM, waitFor, type TestCoordinator } from './helpers.ts';
@@ -62,6 +64,85 @@ function tamper(state: ModuleState, name: string, value: number): Uint8Array {
   }
   throw new Error('marker not found');
 }
+
+
+/** Names that Object.prototype has: as keys chosen by a client they must be looked up as own properties only. */
+const INHERITED_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const;
+
+/** A module state with one more tensor, named by the client. */
+function withExtraTensor(state: ModuleState, name: string): Uint8Array {
+  // Object.fromEntries defines own properties, `__proto__` included.
+  return encodeTensors(Object.fromEntries([...Object.entries(state), [name, { shape: [2], data: new Float32Array([1, 2]) }]])).bytes;
+}
+
+/**
+ * Rewrites a tensor file's preamble and header (same data section), then its trailer: a file whose declared sizes
+ * (header length, shapes) disagree with its real size, with a valid checksum.
+ */
+function rewriteHeader(bytes: Uint8Array, edit: (header: { tensors: { name: string; shape: number[]; dtype: string }[] }) => void, headerLength?: number): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + length))) as { tensors: { name: string; shape: number[]; dtype: string }[] };
+  edit(header);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const dataStart = (12 + length + 3) & ~3;
+  const newStart = (12 + json.length + 3) & ~3;
+  const data = bytes.subarray(dataStart, bytes.byteLength - 4);
+  const out = new Uint8Array(newStart + data.byteLength + 4);
+  out.set(bytes.subarray(0, 12), 0);
+  new DataView(out.buffer).setUint32(8, headerLength ?? json.length, true);
+  out.set(json, 12);
+  out.set(data, newStart);
+  return withChecksum(out);
+}
+
+/**
+ * A raw HTTP request that declares `declared` body bytes and sends `body`: the status line and code of the answer,
+ * and whether the coordinator closed the connection, or NO ANSWER within 3 s.
+ */
+function declaredBody(url: string, path: string, declared: string, body: string, token: string | null): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('NO ANSWER');
+    }, 3000);
+    socket.on('data', (chunk) => { text += chunk.toString('latin1'); });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 'none';
+      const code = /"code":"([A-Z_]+)"/.exec(text)?.[1] ?? '';
+      resolve(`${status} ${code} closed`);
+    });
+    socket.on('error', () => { /* reported by close */ });
+    const auth = token === null ? '' : `Authorization: Bearer ${token}\r\n`;
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\n${auth}Content-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n${body}`);
+  });
+}
+
+/** Every code of the protocol README's error table. */
+function documentedCodes(): string[] {
+  const readme = readFileSync(new URL('../../../packages/protocol/README.md', import.meta.url), 'utf8');
+  const table = readme.slice(readme.indexOf('## Error codes'));
+  return [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1] as string);
+}
+
+/**
+ * Documented codes that this table cannot provoke without changing the store (each needs a state set up first), and
+ * the test that answers with each one.
+ */
+const CODES_SENT_ELSEWHERE: Record<string, string> = {
+  FEDERATION_STOPPED: 'apps/coordinator/src/engine.test.ts',
+  FEDERATION_FINISHED: 'apps/coordinator/src/engine.test.ts',
+  STALE_ROUND: 'apps/coordinator/src/engine.test.ts',
+  ROUND_CLOSED: 'apps/coordinator/src/engine.test.ts',
+  DUPLICATE_SUBMISSION: 'apps/coordinator/src/engine.test.ts',
+  FEDERATION_PAUSED: 'apps/coordinator/src/submission-check.test.ts',
+  SESSION_REPLACED: 'apps/coordinator/test/site-client.test.ts',
+  ENCODER_UNAVAILABLE: 'apps/coordinator/test/http.test.ts',
+};
 
 describe('bad input', () => {
   let t: TestCoordinator;
@@ -161,6 +242,35 @@ describe('bad input', () => {
     ['a round that has not started', submit({ round: 2 }), 'WRONG_ROUND'],
     ['round 0', submit({ round: 0 }), 'MALFORMED_MESSAGE'],
     ['another federation', async () => submit({ federationId: other.config.id })(), 'FOREIGN_SUBMISSION'],
+    // a site that has not sent site:ready on its connection (the flooder, before its flood)
+    ['model:get before site:ready', async () => {
+      const ack = await emitAck(flooder, 'model:get', { round: 0 });
+      return ack.ok ? 'OK' : ack.code;
+    }, 'NOT_READY'],
+    ['a submission from a site that is not a participant', async () => {
+      const ack = await emitAck(flooder, 'round:submit', baseSubmission);
+      return ack.ok ? 'OK' : ack.code;
+    }, 'NOT_A_PARTICIPANT'],
+    // one field failing several checks answers with the field's code
+    ['sample count 1e308 (too large and not a safe integer)', submit({ sampleCount: 1e308 }), 'BAD_SAMPLE_COUNT'],
+    // inherited property names as keys chosen by the client
+    ...INHERITED_NAMES.map((name): [string, () => Promise<string>, string] => [`an extra tensor named ${name}`, async () => submit({ weights: withExtraTensor(goodState, name) })(), 'WEIGHTS_SHAPE_MISMATCH']),
+    ...INHERITED_NAMES.map((name): [string, () => Promise<string>, string] => [`an event named ${name}`, siteEvent(name, {}), 'UNKNOWN_EVENT']),
+    ['site:status with phase "constructor"', siteEvent('site:status', { phase: 'constructor', progress: null, round: null, message: null }), 'MALFORMED_MESSAGE'],
+    ['features:get with an own __proto__ key', siteEvent('features:get', JSON.parse('{"__proto__": {"all": true}}')), 'MALFORMED_MESSAGE'],
+    ['a federation named "constructor" (handshake)', handshake(() => ({ protocolVersion: PROTOCOL_VERSION, federationId: 'constructor', siteToken: 'x'.repeat(43) })), 'UNKNOWN_FEDERATION'],
+    ['a federation named "constructor" (REST)', rest('/api/federations/constructor', () => ({ token: t.adminToken })), '404 NOT_FOUND'],
+    ['a federation named "__proto__" (REST)', rest('/api/federations/__proto__', () => ({ token: t.adminToken })), '400 BAD_REQUEST'],
+    ['revoke a site named "constructor"', rest(() => `/api/federations/${federation.config.id}/invites/constructor`, () => ({ method: 'DELETE', token: t.adminToken })), '404 NOT_FOUND'],
+    ['a federation body with an own __proto__ key', rest('/api/federations', () => ({ method: 'POST', token: t.adminToken, rawBody: '{"__proto__": {"rounds": 3}, "name": "x", "classNames": ["a", "b"]}' })), '400 BAD_REQUEST'],
+    ['a PATCH with a "constructor" field', rest(() => `/api/federations/${federation.config.id}`, () => ({ method: 'PATCH', token: t.adminToken, rawBody: '{"constructor": 1}' })), '400 BAD_REQUEST'],
+    // declared sizes against real sizes
+    ['a declared body of 2 GiB with 8 bytes sent', () => declaredBody(t.url, '/api/federations', '2147483648', '{"a":12}', t.adminToken), '413 PAYLOAD_TOO_LARGE closed'],
+    ['a declared body above the limit without a token', () => declaredBody(t.url, '/api/federations', String(300 * 1024), '{}', null), '413 PAYLOAD_TOO_LARGE closed'],
+    ['a weights header length beyond the file', async () => submit({ weights: rewriteHeader(encodeTensors(goodState).bytes, () => undefined, 0xfffffff0) })(), 'BAD_WEIGHTS'],
+    ['a weights header declaring more data than sent', async () => submit({ weights: rewriteHeader(encodeTensors(goodState).bytes, (h) => { h.tensors[0]!.shape = h.tensors[0]!.shape.map((d) => d * 2); }) })(), 'BAD_WEIGHTS'],
+    ['a weights header declaring less data than sent', async () => submit({ weights: rewriteHeader(encodeTensors(goodState).bytes, (h) => { h.tensors = h.tensors.slice(1); }) })(), 'BAD_WEIGHTS'],
+    ['weights declared float16, sent as float32', async () => submit({ weights: rewriteHeader(encodeTensors(goodState).bytes, (h) => { for (const e of h.tensors) e.dtype = 'float16'; }) })(), 'BAD_WEIGHTS'],
     // floods
     ['a flood of status reports', async () => {
       const acks = await Promise.all(
@@ -226,8 +336,21 @@ describe('bad input', () => {
     ['an audit query with a bad limit', rest('/api/audit?limit=-3', () => ({ token: t.adminToken })), '400 BAD_REQUEST'],
   ];
 
-  it('has at least 25 cases', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(25);
+  it('has at least 70 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(70);
+  });
+
+  it('provokes every documented error code, here or in the test named for it', () => {
+    const provoked = new Set(cases.map(([, , expected]) => expected.replace(/^\d{3} /, '').replace(/ closed$/, '')));
+    const missing: string[] = [];
+    for (const code of documentedCodes()) {
+      if (provoked.has(code) || code === 'INTERNAL_ERROR') continue;
+      const elsewhere = CODES_SENT_ELSEWHERE[code];
+      const file = elsewhere === undefined ? '' : readFileSync(new URL(`../../../${elsewhere}`, import.meta.url), 'utf8');
+      if (!file.includes(`'${code}'`)) missing.push(code);
+    }
+    expect(missing).toEqual([]);
+    expect(documentedCodes().length).toBeGreaterThanOrEqual(30);
   });
 
   it.each(cases.map(([name, run, expected]) => [name, expected, run] as const))('%s -> %s', async (_name, expected, run) => {
@@ -248,7 +371,7 @@ describe('bad input', () => {
     const again = await emitAck(site, 'round:submit', baseSubmission);
     expect(again).toMatchObject({ ok: true, duplicate: true, round: 1 });
     const metrics = await api(t.url, '/metrics');
-    expect(String(metrics.body)).toMatch(/facmic_refusals_total\{code="BAD_SAMPLE_COUNT"\} 4/);
+    expect(String(metrics.body)).toMatch(/facmic_refusals_total\{code="BAD_SAMPLE_COUNT"\} 5/);
   });
 });
 

@@ -44,13 +44,13 @@ export interface TestCoordinator {
 }
 
 export async function startTestCoordinator(
-  options: { dbPath?: string; clock?: Clock; config?: Partial<CoordinatorConfig>; dim?: number; port?: number; adminToken?: string } = {},
+  options: { dbPath?: string; clock?: Clock; config?: Partial<CoordinatorConfig>; dim?: number; port?: number; adminToken?: string; encoder?: FeatureEncoder } = {},
 ): Promise<TestCoordinator> {
   const dir = options.dbPath === undefined ? tempDir() : null;
   const dbPath = options.dbPath ?? join((dir as { path: string }).path, 'coordinator.sqlite');
   const store = openSqliteStore(dbPath);
   const adminToken = options.adminToken ?? generateToken();
-  const encoder = createSyntheticEncoder({ dim: options.dim ?? TEST_DIM });
+  const encoder = options.encoder ?? createSyntheticEncoder({ dim: options.dim ?? TEST_DIM });
   const logger = createMemoryLogger();
   const coordinator = createCoordinator({
     store,

@@ -5,6 +5,7 @@ import { ortWasmFiles } from '@facmic/encoder/node';
 import { auditEntrySchema, coordinatorInfoSchema, federationSummarySchema, PROTOCOL_VERSION, siteSummarySchema } from '@facmic/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createSyntheticEncoder } from '../src/features/synthetic-encoder.ts';
 import { api, apiParsed, createInvite, createTestFederation, rawAdminSocket, startTestCoordinator, tempDir, type TestCoordinator } from './helpers.ts';
 
 describe('HTTP surface', () => {
@@ -124,5 +125,28 @@ describe('HTTP surface', () => {
     expect((await api(t.url, `/api/federations/${id}/stop`, { method: 'POST', token: t.adminToken })).body).toMatchObject({ status: 'stopped' });
     expect((await api(t.url, `/api/federations/${id}`, { method: 'DELETE', token: t.adminToken })).status).toBe(204);
     expect((await api(t.url, `/api/federations/${id}`, { token: t.adminToken })).status).toBe(404);
+  });
+});
+
+describe('an encoder that fails', () => {
+  let t: TestCoordinator;
+  beforeAll(async () => {
+    const working = createSyntheticEncoder({ dim: 8 });
+    const broken = Object.assign(Object.create(working) as typeof working, {
+      encodeTexts: () => Promise.reject(new Error('the model file is damaged')),
+    });
+    t = await startTestCoordinator({ encoder: broken, dim: 8 });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('answers a new federation with 503 ENCODER_UNAVAILABLE and the reason, and stores nothing', async () => {
+    const before = t.store.snapshot();
+    const { status, body } = await api(t.url, '/api/federations', { method: 'POST', token: t.adminToken, body: { name: 'x', classNames: ['a', 'b'] } });
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ ok: false, code: 'ENCODER_UNAVAILABLE' });
+    expect((body as { message: string }).message).toContain('the model file is damaged');
+    expect(t.store.snapshot()).toEqual(before);
   });
 });

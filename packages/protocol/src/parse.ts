@@ -26,9 +26,11 @@ export function parseMessage<S extends z.ZodType>(schema: S, data: unknown): Par
 export function parseSubmission(data: unknown): ParseResult<ParsedSubmission> {
   const result = submissionSchema.safeParse(data);
   if (result.success) return { ok: true, data: result.data };
-  const sampleIssue = result.error.issues.find((i) => i.path[0] === 'sampleCount');
-  if (sampleIssue && result.error.issues.length === 1) {
-    return { ok: false, code: 'BAD_SAMPLE_COUNT', message: `sampleCount: ${sampleIssue.message}` };
+  // One field may fail several checks at once (1e308 is neither a safe integer nor <= MAX_SAMPLE_COUNT): when every
+  // issue is the sample count's, the answer is the field's own code.
+  const issues = result.error.issues;
+  if (issues.length > 0 && issues.every((i) => i.path[0] === 'sampleCount')) {
+    return { ok: false, code: 'BAD_SAMPLE_COUNT', message: `sampleCount: ${issues.map((i) => i.message).join('; ')}` };
   }
   return { ok: false, code: 'MALFORMED_MESSAGE', message: describeIssues(result.error) };
 }

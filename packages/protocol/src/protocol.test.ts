@@ -90,8 +90,12 @@ describe('submissions', () => {
     expect(submissionSchema.parse({ ...base, weights: Buffer.alloc(8) }).weights.byteLength).toBe(8);
   });
 
-  it.each([0, -3, 1.5, 1e12, NaN, Infinity, '10'])('gives sample count %s its own code', (sampleCount) => {
+  it.each([0, -3, 1.5, 1e12, 1e308, -1e308, 2 ** 53, NaN, Infinity, '10', null, [3], { n: 3 }])('gives sample count %s its own code, also when it fails several checks', (sampleCount) => {
     expect(parseSubmission({ ...base, sampleCount })).toMatchObject({ ok: false, code: 'BAD_SAMPLE_COUNT' });
+  });
+
+  it('keeps MALFORMED_MESSAGE when another field fails too', () => {
+    expect(parseSubmission({ ...base, sampleCount: 1e308, weights: 'AAAA' })).toMatchObject({ ok: false, code: 'MALFORMED_MESSAGE' });
   });
 
   it('calls other defects malformed and names the field', () => {

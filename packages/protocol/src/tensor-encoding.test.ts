@@ -170,6 +170,28 @@ describe('tensor encoding', () => {
     expect(codeOf(() => decodeTensors(bytes, expected ? { expected } : {}))).toBe(code);
   });
 
+  /** Names that Object.prototype has: a client's tensor of that name is an entry like any other, never "in" a spec. */
+  const INHERITED_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__'];
+
+  it.each(INHERITED_NAMES)('refuses an extra tensor named %s with WEIGHTS_SHAPE_MISMATCH', (name) => {
+    const state = randomState(4);
+    // Object.fromEntries defines own properties, `__proto__` included.
+    const withExtra: TensorSet = Object.fromEntries([...Object.entries(state), [name, { shape: [2], data: new Float32Array([1, 2]) }]]);
+    const bytes = encodeTensors(withExtra).bytes;
+    expect(codeOf(() => decodeTensors(bytes, { expected: specOf(state) }))).toBe('WEIGHTS_SHAPE_MISMATCH');
+    // In place of an expected tensor, too.
+    const renamed: TensorSet = Object.fromEntries(Object.entries(state).map(([k, v]) => [k === '0.bias' ? name : k, v]));
+    expect(codeOf(() => decodeTensors(encodeTensors(renamed).bytes, { expected: specOf(state) }))).toBe('WEIGHTS_SHAPE_MISMATCH');
+  });
+
+  it.each(INHERITED_NAMES)('decodes a tensor named %s as an own entry when no spec is given', (name) => {
+    const bytes = encodeTensors(Object.fromEntries([[name, { shape: [2], data: new Float32Array([1, 2]) }]])).bytes;
+    const decoded = decodeTensors(bytes);
+    expect(Object.keys(decoded.tensors)).toEqual([name]);
+    expect(Object.hasOwn(decoded.tensors, name)).toBe(true);
+    expect(Array.from(decoded.tensors[name]!.data)).toEqual([1, 2]);
+  });
+
   it('refuses inputs above maxBytes before reading them', () => {
     expect(codeOf(() => decodeTensors(good, { maxBytes: 10 }))).toBe('PAYLOAD_TOO_LARGE');
   });

@@ -279,8 +279,9 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions =
 
   if (options.expected) checkAgainstSpec(entries, options.expected);
 
-  const tensors: TensorSet = {};
-  const dtypes: Record<string, TensorDtype> = {};
+  // Keyed by the file's names: prototype-free, so that a tensor named `__proto__` is an entry like any other.
+  const tensors = Object.create(null) as TensorSet;
+  const dtypes = Object.create(null) as Record<string, TensorDtype>;
   let offset = align4(PREAMBLE_BYTES + headerLength);
   for (const e of entries) {
     const count = elementCount(e.shape);
@@ -319,7 +320,9 @@ function readFloat16(bytes: Uint8Array, view: DataView, offset: number, count: n
 function checkAgainstSpec(entries: HeaderEntry[], spec: TensorSpec): void {
   const names = new Set(entries.map((e) => e.name));
   const missing = Object.keys(spec).filter((n) => !names.has(n));
-  const extra = entries.filter((e) => !(e.name in spec)).map((e) => e.name);
+  // Own properties only: a client's tensor name such as `__proto__` or `constructor` is not in the spec because
+  // Object.prototype has it.
+  const extra = entries.filter((e) => !Object.hasOwn(spec, e.name)).map((e) => e.name);
   if (missing.length > 0 || extra.length > 0) {
     const parts = [];
     if (missing.length > 0) parts.push(`missing ${missing.map((n) => `"${n}"`).join(', ')}`);

@@ -23,7 +23,7 @@ import type { FederationEngine } from '../engine.ts';
 import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { FailureLimiter } from '../rate-limit.ts';
-import type { CoordinatorStore } from '../store/store.ts';
+import type { CoordinatorStore, FederationRecord } from '../store/store.ts';
 import { clientAddress, connectError, SocketGuard, toAck, type GuardOptions } from './socket-util.ts';
 
 interface SiteSocketData {
@@ -48,10 +48,22 @@ export interface SiteGatewayOptions {
 
 const room = (federationId: string) => `federation:${federationId}`;
 
+/** How long a `round:update` that changes only counts may wait (the site that submitted has its ack already). */
+const COUNTS_COALESCE_MS = 500;
+
+/** What a site acts on: a change of any of these is sent at once. */
+function transitionKey(federation: FederationRecord): string {
+  return `${federation.status}|${federation.pausedFrom ?? ''}|${federation.round}|${federation.deadline ?? ''}|${federation.settings.rounds}|${federation.settings.quorum}`;
+}
+
 export class SiteGateway {
   readonly namespace: SiteNamespace;
   private readonly pending = new Set<string>();
   private flushScheduled = false;
+  /** Per federation, the transition its sites last heard of. */
+  private readonly sentKeys = new Map<string, string>();
+  private readonly countsChanged = new Set<string>();
+  private countsTimer: NodeJS.Timeout | null = null;
 
   constructor(
     io: Server,
@@ -161,7 +173,7 @@ export class SiteGateway {
       const parsed = parseMessage(modelRequestSchema, payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
-      const answer = toAck(engine.globalModelForSite(federationId, parsed.data.round), (r) => ({ round: r.round, checksum: r.checksum, data: r.data }));
+      const answer = toAck(engine.globalModelForSite(siteId, sessionId, federationId, parsed.data.round), (r) => ({ round: r.round, checksum: r.checksum, data: r.data }));
       if (answer.ok) metrics.bytesSent(answer.data.byteLength);
       return answer;
     });
@@ -170,9 +182,11 @@ export class SiteGateway {
       const parsed = parseSubmission(payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
-      const answer = toAck(engine.submit(siteId, federationId, parsed.data), (r) => ({ round: r.round, checksum: r.checksum, duplicate: r.duplicate }));
-      metrics.submission(!answer.ok ? 'refused' : answer.duplicate ? 'duplicate' : 'accepted', parsed.data.weights.byteLength, performance.now() - received);
-      return answer;
+      return engine.submitGrouped(siteId, federationId, parsed.data).then((outcome) => {
+        const answer = toAck(outcome, (r) => ({ round: r.round, checksum: r.checksum, duplicate: r.duplicate }));
+        metrics.submission(!answer.ok ? 'refused' : answer.duplicate ? 'duplicate' : 'accepted', parsed.data.weights.byteLength, performance.now() - received);
+        return answer;
+      });
     });
 
     socket.on('disconnect', (reason) => {
@@ -191,8 +205,27 @@ export class SiteGateway {
     }
   }
 
-  /** Sends a fresh `round:update` to every connected site of a federation (coalesced within a tick). */
+  /**
+   * Sends a fresh `round:update` to every connected site of a federation. A transition (status, round, deadline) goes
+   * out within the tick; a change of counts only (a site joined, got ready, submitted) is coalesced for
+   * {@link COUNTS_COALESCE_MS}: with N sites each of N submissions would otherwise send N updates (N^2 a round).
+   */
   federationChanged(federationId: string): void {
+    const federation = this.options.store.getFederation(federationId);
+    const key = federation ? transitionKey(federation) : null;
+    if (key !== null && this.sentKeys.get(federationId) === key) {
+      this.countsChanged.add(federationId);
+      if (this.countsTimer === null) {
+        this.countsTimer = setTimeout(() => {
+          this.countsTimer = null;
+          const ids = [...this.countsChanged];
+          this.countsChanged.clear();
+          for (const id of ids) this.sendRoundUpdates(id);
+        }, COUNTS_COALESCE_MS);
+        this.countsTimer.unref();
+      }
+      return;
+    }
     this.pending.add(federationId);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -204,11 +237,23 @@ export class SiteGateway {
     });
   }
 
+  /** Drops coalesced updates (the coordinator is closing). */
+  close(): void {
+    if (this.countsTimer !== null) clearTimeout(this.countsTimer);
+    this.countsTimer = null;
+    this.countsChanged.clear();
+  }
+
   private sendRoundUpdates(federationId: string): void {
     const { engine, store, logger } = this.options;
-    const federation = store.getFederation(federationId);
-    if (!federation) return;
+    this.countsChanged.delete(federationId);
     try {
+      const federation = store.getFederation(federationId);
+      if (!federation) {
+        this.sentKeys.delete(federationId);
+        return;
+      }
+      this.sentKeys.set(federationId, transitionKey(federation));
       const context = engine.views.roundContext(federation);
       for (const socket of this.namespace.sockets.values()) {
         if (socket.data.federationId !== federationId) continue;

@@ -52,6 +52,13 @@ function sendError(res: Response, code: ErrorCode, message: string): void {
   res.status(ERROR_CODES[code].httpStatus).json({ ok: false, code, message });
 }
 
+/** The declared body length: null when none is declared, 'invalid' when the header is not a decimal length. */
+function declaredLength(header: string | undefined): number | null | 'invalid' {
+  if (header === undefined) return null;
+  if (!/^\d{1,20}$/.test(header.trim())) return 'invalid';
+  return Number(header.trim());
+}
+
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new RefusalError('BAD_REQUEST', `${what}: ${describeIssues(result.error)}`);
@@ -77,6 +84,21 @@ export function createRestApi(options: RestApiOptions): Router {
   const detailOf = (federation: FederationRecord): FederationDetail => ({ summary: views.federationSummary(federation), config: views.federationConfig(federation) });
   const router = express.Router();
   const jsonBody = express.json({ limit: options.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
+
+  // A declared length above the limit is refused at once, before a byte of the body is read (the JSON parser would
+  // wait for the whole declared body before answering), and the connection is closed after the answer.
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    const declared = declaredLength(req.headers['content-length']);
+    if (declared === 'invalid' || (declared !== null && declared > options.maxBodyBytes)) {
+      metrics.refused(declared === 'invalid' ? 'BAD_REQUEST' : 'PAYLOAD_TOO_LARGE');
+      res.set('Connection', 'close');
+      res.on('finish', () => { req.socket.destroySoon(); });
+      if (declared === 'invalid') sendError(res, 'BAD_REQUEST', 'the Content-Length header is not a length');
+      else sendError(res, 'PAYLOAD_TOO_LARGE', `the body declares ${declared} bytes; at most ${options.maxBodyBytes} are accepted`);
+      return;
+    }
+    next();
+  });
 
   router.get('/info', async (_req, res) => {
     const encoder = await options.encoder();

@@ -42,7 +42,7 @@ export class FedAvg implements AggregationStrategy {
     const first = results[0];
     if (first === undefined) throw new AggregationError('no-updates', 'nothing to aggregate: no evaluation results');
     results.forEach((result, clientIndex) => { checkCount(result.numExamples, 'numExamples', clientIndex); });
-    const names = Object.keys(first.metrics).filter((name) => results.every((result) => name in result.metrics));
+    const names = Object.keys(first.metrics).filter((name) => results.every((result) => Object.hasOwn(result.metrics, name)));
     const total = results.reduce((sum, result) => sum + result.numExamples, 0);
     const aggregated: Record<string, number> = {};
     for (const name of names) {

@@ -13,8 +13,8 @@ function describeShape(shape: readonly number[]): string {
  */
 export function checkStateAgainst(reference: ModuleState, state: ModuleState, clientIndex: number, checkValues: boolean): void {
   const names = Object.keys(reference).sort();
-  const missing = names.filter((name) => !(name in state));
-  const extra = Object.keys(state).sort().filter((name) => !(name in reference));
+  const missing = names.filter((name) => !Object.hasOwn(state, name));
+  const extra = Object.keys(state).sort().filter((name) => !Object.hasOwn(reference, name));
   if (missing.length > 0 || extra.length > 0) {
     throw new AggregationError(
       'name-mismatch',
