@@ -40,6 +40,8 @@ export {
   TINY_CLIP_GENERATOR_VERSION,
   TINY_CLIP_ID,
 } from './fixture/tiny-clip.ts';
+export type { ClipDtype, VitClipShape } from './fixture/vit-clip.ts';
+export { CLIP_DTYPES, REDUCED_VIT_CLIP_SHAPE, towerFile, VIT_B16_SHAPE, VIT_CLIP_DEFAULT_SEED, VIT_CLIP_GENERATOR_VERSION, VIT_CLIP_ID } from './fixture/vit-clip.ts';
 export type { GeneratedImage, GenerateImagesOptions, SiteAppearance } from './generated-images.ts';
 export { classNames, encodeRgbaPng, generateImageFiles, generateImages, PATTERNS, renderImage, siteAppearance } from './generated-images.ts';
 export type { DecodedPixels, GeometryPlan } from './image/preprocess.ts';
