@@ -10,7 +10,7 @@ import { createMemoryFeatureCache } from '../cache/memory-cache.ts';
 import { orientedSize, readImageHeader } from '../image/header.ts';
 import { shortestEdgeSize } from '../image/preprocess.ts';
 import type { DecodedPixels } from '../image/preprocess.ts';
-import { describeModelSource, MODEL_IDENTITY_FILES, modelFileUrl, REQUIRED_MODEL_FILES, transformersRemote } from '../model/source.ts';
+import { describeModelSource, modelFileUrl, transformersRemote } from '../model/source.ts';
 import type { FeatureCache, ImageSource, ModelLoadProgress, ModelSource } from '../types.ts';
 import { digestSha256Hex } from '../util/sha256.ts';
 import { ORT_WASM_FILE_NAMES } from './ort-names.ts';
@@ -185,9 +185,9 @@ export const platform: Platform = {
     const cache = await openModelCache();
     const store = createModelStore(cache);
     const fileHashes: Record<string, string> = {};
-    for (const file of REQUIRED_MODEL_FILES) {
+    for (const file of options.files) {
       const hash = await prefetch(modelFileUrl(source, file), file, cache, store, options.onProgress);
-      if ((MODEL_IDENTITY_FILES as readonly string[]).includes(file)) fileHashes[file] = hash;
+      if (options.identityFiles.includes(file)) fileHashes[file] = hash;
     }
     const remote = transformersRemote(source);
     return {
