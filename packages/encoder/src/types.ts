@@ -37,7 +37,11 @@ export interface ModelLoadProgress {
   readonly loadedBytes: number;
   /** Unknown (0) when the server sends no length. */
   readonly totalBytes: number;
-  readonly phase: 'download' | 'cached' | 'hash' | 'session';
+  /**
+   * `size` comes first, once, before anything is downloaded: `loadedBytes` already in the browser's Cache Storage,
+   * `totalBytes` still to download (file is empty). Then per file `cached`, or `download` ... `hash`, and `session`.
+   */
+  readonly phase: 'size' | 'download' | 'cached' | 'hash' | 'session';
 }
 
 /** What a loaded encoder is, for display and for a federation to compare sites. */
