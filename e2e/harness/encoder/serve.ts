@@ -66,7 +66,8 @@ export function serveFolders(roots: Readonly<Record<string, string>>, options: S
         const isolation = options.isolated === true ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
         res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': String(body.length), ...isolation });
         res.end(body);
-        options.onServed?.(pathname, body.length);
+        // A HEAD answer (the size before a download) carries no body: nothing was downloaded.
+        if (req.method !== 'HEAD') options.onServed?.(pathname, body.length);
       } catch {
         res.writeHead(404).end();
       }
