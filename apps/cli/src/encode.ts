@@ -1,15 +1,16 @@
 /**
- * npm run encode -- <folder> [--model M] [--host URL] [--out FILE] [--batch-size N] [--feature-cache DIR | --no-feature-cache]
+ * npm run encode -- <folder> [--model M] [--dtype fp32|fp16|q8] [--host URL] [--out FILE] [--batch-size N] [--feature-cache DIR | --no-feature-cache]
  *
  * Encodes every image of a folder with the frozen CLIP (class-folder tree -> labels; `client_*` site folders are walked
  * too) into a features file (format: packages/encoder/src/feature-file.ts), with a progress bar on stderr and the list
  * of files that could not be decoded at the end. Features are cached by file content: a second run encodes nothing.
+ * Only the vision tower (of the chosen dtype) is loaded.
  */
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeFeatureFile, IMAGE_EXTENSIONS } from '@facmic/encoder';
+import { CLIP_DTYPES, encodeFeatureFile, IMAGE_EXTENSIONS, type ClipDtype } from '@facmic/encoder';
 import { findSiteFolders, scanImageFolder } from '@facmic/encoder/node';
 import { createCliEncoder } from './data/cli-encoder.ts';
 import { createProgressBar } from './data/progress.ts';
@@ -17,6 +18,8 @@ import { createProgressBar } from './data/progress.ts';
 export const ENCODE_USAGE = `usage: npm run encode -- <folder> [options]
   --model M              CLIP: hub id, mirror URL, folder, or facmic-tiny-clip (the generated fixture);
                          default models/Xenova/clip-vit-base-patch16 when fetched, else the hub
+  --dtype D              weights: fp32 (default), fp16 or q8 (the model's onnx/vision_model_quantized.onnx);
+                         a federation's features must use the federation's dtype
   --host URL             hub address for a hub id
   --out FILE             features file to write (default <folder name>.features)
   --batch-size N         images per model run (default 8)
@@ -61,6 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     allowPositionals: true,
     options: {
       model: { type: 'string' },
+      dtype: { type: 'string' },
       host: { type: 'string' },
       out: { type: 'string' },
       'batch-size': { type: 'string' },
@@ -78,6 +82,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) throw new UsageError(`--batch-size must be a positive integer, got "${values['batch-size'] ?? ''}"`);
   const out = path.resolve(values.out ?? `${path.basename(folder)}.features`);
+  const dtype = values.dtype ?? 'fp32';
+  if (!(CLIP_DTYPES as readonly string[]).includes(dtype)) throw new UsageError(`--dtype must be one of ${CLIP_DTYPES.join(', ')}, got "${dtype}"`);
 
   const isFolder = await stat(folder).then((st) => st.isDirectory(), () => false);
   if (!isFolder) throw new UsageError(`${folder} is not a folder`);
@@ -87,13 +93,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const encoder = await createCliEncoder({
     model: values.model,
     host: values.host,
+    towers: ['vision'],
+    dtype: dtype as ClipDtype,
     featureCache: values['no-feature-cache'] === true ? false : values['feature-cache'],
     batchSize,
     log,
   });
   try {
     const { info } = encoder;
-    log(`encoder ${info.modelId} (${info.modelHash.slice(0, 12)}) on ${info.device}: ${info.deviceReason}`);
+    log(`encoder ${info.modelId} ${info.dtype} vision tower (${info.modelHash.slice(0, 12)}) on ${info.device}: ${info.deviceReason}`);
     log(`${listed.items.length} images, ${listed.classNames.length} classes${listed.classNames.length > 0 ? ` (${listed.classNames.join(', ')})` : ''}`);
     const bar = createProgressBar(process.stderr, 'encoding');
     const result = await encoder.encodeImages(

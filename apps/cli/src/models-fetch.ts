@@ -1,24 +1,30 @@
 /**
  * npm run models:fetch -- <hub id> [--host URL] [--out models/] [--force]
  * npm run models:tiny [-- --out models/] [--seed N]          (= models:fetch --tiny)
+ * npm run models:vit-b16-random [-- --out models/] [--seed N] (= models:fetch --vit-b16-random)
  *
  * Downloads the files transformers.js needs for a CLIP model into `<out>/<id>/` (a coordinator mirrors that folder at
  * `/models/`), with progress on stderr. Files are written whole (`.part` then rename) and an interrupted run resumes.
- * `--tiny` writes the generated `facmic-tiny-clip` fixture instead (no network).
+ * `--tiny` writes the generated `facmic-tiny-clip` fixture instead (no network); `--vit-b16-random` the generated
+ * full-size `facmic-clip-vit-b16-random` (CLIP ViT-B/16 with random weights, 1.1 GB in all dtypes, about 20 s).
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MODEL_ID, parseModelSource, TINY_CLIP_DEFAULT_SEED, TINY_CLIP_ID } from '@facmic/encoder';
-import { ensureTinyClip, fetchModel, type DownloadProgress } from '@facmic/encoder/node';
+import { DEFAULT_MODEL_ID, parseModelSource, TINY_CLIP_DEFAULT_SEED, TINY_CLIP_ID, VIT_CLIP_DEFAULT_SEED, VIT_CLIP_ID } from '@facmic/encoder';
+import { ensureTinyClip, ensureVitClip, fetchModel, type DownloadProgress } from '@facmic/encoder/node';
 
 export const MODELS_FETCH_USAGE = `usage: npm run models:fetch -- <hub id> [options]     (e.g. ${DEFAULT_MODEL_ID})
        npm run models:tiny [-- --out DIR] [--seed N]
+       npm run models:vit-b16-random [-- --out DIR] [--seed N]
   --host URL    hub address (default https://huggingface.co/)
   --out DIR     models folder; files go to DIR/<id>/ (default models)
   --force       download again even when files are present
   --tiny        write the generated ${TINY_CLIP_ID} fixture instead (seeded, no network)
-  --seed N      fixture seed (default ${TINY_CLIP_DEFAULT_SEED})`;
+  --vit-b16-random
+                write the generated ${VIT_CLIP_ID} (CLIP ViT-B/16 at real size, random weights,
+                fp32 + fp16 + q8 files, 1.1 GB) instead (seeded, no network)
+  --seed N      fixture seed (default ${TINY_CLIP_DEFAULT_SEED}; ${VIT_CLIP_DEFAULT_SEED} for --vit-b16-random)`;
 
 class UsageError extends Error {}
 
@@ -55,6 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       out: { type: 'string' },
       force: { type: 'boolean' },
       tiny: { type: 'boolean' },
+      'vit-b16-random': { type: 'boolean' },
       seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -64,6 +71,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const outDir = path.resolve(values.out ?? 'models');
+  if (values['vit-b16-random'] === true) {
+    if (positionals.length > 0 || values.tiny === true) throw new UsageError('--vit-b16-random takes no model id');
+    const seed = values.seed === undefined ? VIT_CLIP_DEFAULT_SEED : Number(values.seed);
+    if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed ?? ''}"`);
+    const started = performance.now();
+    const { dir, generated } = await ensureVitClip(path.join(outDir, VIT_CLIP_ID), { seed, onProgress: (m) => { process.stderr.write(`${m}\n`); } });
+    console.log(`${generated ? `generated in ${((performance.now() - started) / 1000).toFixed(1)} s:` : 'up to date:'} ${dir}`);
+    return 0;
+  }
   if (values.tiny === true) {
     if (positionals.length > 0) throw new UsageError('--tiny takes no model id');
     const seed = values.seed === undefined ? TINY_CLIP_DEFAULT_SEED : Number(values.seed);

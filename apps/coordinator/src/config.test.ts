@@ -15,6 +15,10 @@ describe('loadConfig', () => {
     const config = loadConfig(['--port', '5000', '--virtual-sites=3', '--keep-submission-weights', '5'], env);
     expect(config).toMatchObject({ port: 5000, host: '0.0.0.0', dataDir: '/tmp/x', adminToken: 'a-long-enough-admin-token', model: 'Xenova/clip-vit-base-patch16', demo: false, virtualSites: 3, keepSubmissionWeightsRounds: 5 });
     expect(loadConfig(['--no-demo', '--', '--cross-origin-isolation'], {})).toMatchObject({ demo: false, crossOriginIsolation: true });
+    // Isolation is on by default (threaded ONNX Runtime wasm); it can be switched off.
+    expect(loadConfig([], {})).toMatchObject({ crossOriginIsolation: true });
+    expect(loadConfig(['--no-cross-origin-isolation'], {})).toMatchObject({ crossOriginIsolation: false });
+    expect(loadConfig([], { FACMIC_CROSS_ORIGIN_ISOLATION: '0' })).toMatchObject({ crossOriginIsolation: false });
   });
 
   it.each([

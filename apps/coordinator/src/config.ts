@@ -16,7 +16,7 @@
  * | `--no-demo` | `FACMIC_DEMO=0` | demo federation created when none exists |
  * | `--max-message-mb` | `FACMIC_MAX_MESSAGE_MB` | 4 |
  * | `--keep-submission-weights` | `FACMIC_KEEP_SUBMISSION_WEIGHTS` | all (or a number of rounds) |
- * | `--cross-origin-isolation` | `FACMIC_CROSS_ORIGIN_ISOLATION=1` | off |
+ * | `--no-cross-origin-isolation` | `FACMIC_CROSS_ORIGIN_ISOLATION=0` | on: COOP/COEP, so ONNX Runtime's wasm uses threads |
  * | `--trust-proxy` | `FACMIC_TRUST_PROXY=1` | off |
  * | `--log-level` | `FACMIC_LOG_LEVEL` | info |
  * | `--reset-admin-token` | (none) | off: prints a new admin token, the old one stops working |
@@ -196,7 +196,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     demo: values.demo ?? true,
     maxMessageBytes: Math.round((values.maxMessageMb ?? 4) * 1024 * 1024),
     keepSubmissionWeightsRounds: keep === 'all' ? null : keep,
-    crossOriginIsolation: values.crossOriginIsolation ?? false,
+    // On by default: a cross-origin isolated page lets ONNX Runtime's wasm use several threads (CLIP ViT-B/16 is
+    // compute-bound on a hospital CPU). tfjs stays single-threaded on purpose (see apps/web/src/worker/tfjs-backend.ts).
+    crossOriginIsolation: values.crossOriginIsolation ?? true,
     trustProxy: values.trustProxy ?? false,
     logLevel: values.logLevel ?? 'info',
     resetAdminToken: values.resetAdminToken ?? false,

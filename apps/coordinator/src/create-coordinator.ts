@@ -64,7 +64,7 @@ export const DEFAULT_CONFIG: Omit<CoordinatorConfig, 'adminTokenHash'> = {
   socketBurst: 200,
   reconnectGraceMs: 30_000,
   keepSubmissionWeightsRounds: null,
-  crossOriginIsolation: false,
+  crossOriginIsolation: true,
   trustProxy: false,
   version: '0.1.0',
   pingIntervalMs: 25_000,

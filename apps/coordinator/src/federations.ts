@@ -5,7 +5,7 @@ import { buildDemoHospitalLink, buildInviteLink, type DemoHospital, type Federat
 import { generateId, generateToken, hashToken } from './auth.ts';
 import { DEMO_HOSPITAL_NAMES, demoRunId, demoRunSettings } from './demo.ts';
 import type { FederationEngine } from './engine.ts';
-import type { FeatureEncoder } from './features/feature-encoder.ts';
+import { encoderForDtype, type FeatureEncoder } from './features/feature-encoder.ts';
 import { buildFederationData } from './features/federation-data.ts';
 import type { Logger } from './logger.ts';
 import { accept, refuse, RefusalError, type Outcome } from './outcome.ts';
@@ -47,7 +47,7 @@ export class FederationService {
     if (this.options.store.getFederation(id) || this.creating.has(id)) return refuse('INVALID_TRANSITION', `federation ${id} already exists`);
     this.creating.add(id);
     try {
-      const encoder = await this.options.encoder();
+      const encoder = await encoderForDtype(await this.options.encoder(), settings.encoderDtype);
       const seed = extra.seed ?? randomBytes(4).readUInt32LE(0);
       const data = await buildFederationData(settings, encoder, seed);
       const { reference: _reference, globalTest: _globalTest, ...stored } = settings;

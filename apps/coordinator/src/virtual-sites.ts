@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeTensors } from '@facmic/protocol';
-import type { FeatureEncoder } from './features/feature-encoder.ts';
+import { encoderForDtype, type FeatureEncoder } from './features/feature-encoder.ts';
 import type { FederationService } from './federations.ts';
 import type { Logger } from './logger.ts';
 import { loadNodeSiteData } from './node-site/node-site.ts';
@@ -82,7 +82,7 @@ export class VirtualHospitals {
     if (this.children.has(site.id) || this.stopping) return;
     const federation = this.options.store.getFederation(site.federationId);
     if (!federation) return;
-    const encoder = await this.options.encoder();
+    const encoder = await encoderForDtype(await this.options.encoder(), federation.encoder.dtype);
     const dataFile = join(this.options.dir, `${site.id}.fmst`);
     const seed = Number.parseInt(site.id.replace(/[^0-9]/g, '').slice(0, 6) || '1', 10);
     if (!existsSync(dataFile)) {

@@ -2,7 +2,11 @@
  * Browser harness for e2e/encoder.spec.ts: exposes the encoder package to the test page as `window.facmicHarness`.
  * Built with Vite's JS API by the test; served with the model folder and ONNX Runtime's files from 127.0.0.1.
  */
-import { chooseEncoderDevice, createEncoder, createMemoryFeatureCache, detectCapabilities, type EncoderDeviceRequest, type EncoderInfo } from '@facmic/encoder';
+import { chooseEncoderDevice, createEncoder, createMemoryFeatureCache, detectCapabilities, type ClipDtype, type ClipTower, type EncoderDeviceRequest, type EncoderInfo } from '@facmic/encoder';
+
+function jsHeap(): number {
+  return (performance as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
+}
 
 export interface HarnessRun {
   readonly info: EncoderInfo;
@@ -19,6 +23,13 @@ export interface HarnessRun {
 
 export interface HarnessBench {
   readonly device: string;
+  readonly dtype: string;
+  readonly modelHash: string;
+  readonly crossOriginIsolated: boolean;
+  /** Row-major [images, dim]. */
+  readonly features: number[];
+  /** Peak `performance.memory.usedJSHeapSize` seen between batches (bytes; 0 where the browser has none). */
+  readonly peakJsHeap: number;
   readonly images: number;
   readonly failed: number;
   readonly imagesPerSecond: number;
@@ -31,7 +42,7 @@ export interface HarnessApi {
   /** Encodes with the default (IndexedDB) feature cache and returns the cache counters. */
   encodeWithDefaultCache(options: { model: string; images: string[] }): Promise<{ hits: number; misses: number; encoded: number; cache: string }>;
   /** Encodes the images once, no feature cache, files fetched before the clock starts (bench.ts). */
-  bench(options: { device: EncoderDeviceRequest; model: string; images: string[]; batchSize: number }): Promise<HarnessBench>;
+  bench(options: { device: EncoderDeviceRequest; model: string; images: string[]; batchSize: number; dtype?: ClipDtype; towers?: ClipTower[] }): Promise<HarnessBench>;
 }
 
 /** Fetches the images as Files (what a folder picker gives), a few at a time. */
@@ -96,13 +107,25 @@ const api: HarnessApi = {
       await encoder.dispose();
     }
   },
-  async bench({ device, model, images, batchSize }) {
-    const encoder = await createEncoder({ model, device, cache: false, wasmPaths: '/ort/', batchSize });
+  async bench({ device, model, images, batchSize, dtype, towers }) {
+    const encoder = await createEncoder({ model, device, cache: false, wasmPaths: '/ort/', batchSize, ...(dtype ? { dtype } : {}), ...(towers ? { towers } : {}) });
     try {
       const files = await fetchFiles(images);
-      const result = await encoder.encodeImages(files);
+      let peakJsHeap = jsHeap();
+      const result = await encoder.encodeImages(files, { onProgress: () => { peakJsHeap = Math.max(peakJsHeap, jsHeap()); } });
       const seconds = result.timings.totalMs / 1000;
-      return { device: encoder.info.device, images: files.length, failed: result.errors.length, imagesPerSecond: files.length / seconds, timings: result.timings };
+      return {
+        device: encoder.info.device,
+        dtype: encoder.info.dtype,
+        modelHash: encoder.info.modelHash,
+        crossOriginIsolated: globalThis.crossOriginIsolated,
+        features: Array.from(result.features),
+        peakJsHeap,
+        images: files.length,
+        failed: result.errors.length,
+        imagesPerSecond: files.length / seconds,
+        timings: result.timings,
+      };
     } finally {
       await encoder.dispose();
     }

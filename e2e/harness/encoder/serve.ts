@@ -40,8 +40,15 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
+export interface ServeOptions {
+  /** Send COOP/COEP, so the page is cross-origin isolated (SharedArrayBuffer: ONNX Runtime's wasm threads). */
+  readonly isolated?: boolean;
+  /** Called for every file served, with its URL path and size (to count what a page downloads). */
+  readonly onServed?: (path: string, bytes: number) => void;
+}
+
 /** Serves each URL prefix from its folder (longest prefix first); nothing outside the folders is served. */
-export function serveFolders(roots: Readonly<Record<string, string>>): Promise<StaticServer> {
+export function serveFolders(roots: Readonly<Record<string, string>>, options: ServeOptions = {}): Promise<StaticServer> {
   const prefixes = Object.keys(roots).sort((a, b) => b.length - a.length);
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -56,8 +63,11 @@ export function serveFolders(roots: Readonly<Record<string, string>>): Promise<S
       }
       try {
         const body = await readFile(file);
-        res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': String(body.length) });
+        const isolation = options.isolated === true ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+        res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': String(body.length), ...isolation });
         res.end(body);
+        // A HEAD answer (the size before a download) carries no body: nothing was downloaded.
+        if (req.method !== 'HEAD') options.onServed?.(pathname, body.length);
       } catch {
         res.writeHead(404).end();
       }

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoProcessor, AutoTokenizer, CLIPTextModelWithProjection, CLIPVisionModelWithProjection, RawImage } from '@huggingface/transformers';
@@ -9,7 +10,6 @@ import { createMemoryFeatureCache } from './cache/memory-cache.ts';
 import { createEncoder } from './encoder.ts';
 import { renderImage } from './generated-images.ts';
 import { encodePng } from './image/png.ts';
-import { combineModelHash } from './model/hash.ts';
 import { sha256File } from './node/download.ts';
 import { generateImageFolder, type GeneratedFile } from './node/image-folder.ts';
 import { ensureTinyClip } from './node/tiny-clip-files.ts';
@@ -69,12 +69,19 @@ describe('createEncoder on the tiny CLIP fixture (Node)', () => {
     await Promise.all([vision.dispose(), text.dispose()]);
   });
 
-  it('describes itself: model id, content hash, projection dim, device and reason', async () => {
+  it('describes itself: model id, per-tower hashes, dtype, projection dim, device and reason', async () => {
     const expected: Record<string, string> = {};
-    for (const file of ['config.json', 'onnx/text_model.onnx', 'onnx/vision_model.onnx']) expected[file] = await sha256File(join(modelDir, file));
+    for (const file of ['config.json', 'onnx/vision_model.onnx', 'onnx/text_model.onnx']) expected[file] = await sha256File(join(modelDir, file));
+    const hashOf = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    const visionHash = hashOf(`config.json ${expected['config.json']}\nonnx/vision_model.onnx ${expected['onnx/vision_model.onnx']}\n`);
+    const textHash = hashOf(`config.json ${expected['config.json']}\nonnx/text_model.onnx ${expected['onnx/text_model.onnx']}\n`);
     expect(encoder.info).toMatchObject({
       modelId: 'facmic-tiny-clip',
-      modelHash: combineModelHash(expected),
+      modelHash: visionHash,
+      visionHash,
+      textHash,
+      dtype: 'fp32',
+      towers: ['vision', 'text'],
       files: expected,
       projectionDim: 512,
       imageSize: 224,
@@ -83,6 +90,26 @@ describe('createEncoder on the tiny CLIP fixture (Node)', () => {
       runtime: 'node',
     });
     expect(encoder.info.deviceReason).toMatch(/onnxruntime-node/);
+  });
+
+  it('loads only the vision tower for a hospital: no text model or tokenizer needed, same hash and features', async () => {
+    const visionOnly = join(root, 'models', 'vision-only');
+    await mkdir(join(visionOnly, 'onnx'), { recursive: true });
+    for (const file of ['config.json', 'preprocessor_config.json', 'onnx/vision_model.onnx']) await copyFile(join(modelDir, file), join(visionOnly, file));
+    const hospital = await createEncoder({ model: { kind: 'folder', path: visionOnly }, cache: false, towers: ['vision'] });
+    try {
+      expect(hospital.info.modelHash).toBe(encoder.info.modelHash);
+      expect(hospital.info.textHash).toBeUndefined();
+      expect(hospital.info.towers).toEqual(['vision']);
+      const paths = files.slice(0, 3).map((f) => f.path);
+      const [a, b] = [await hospital.encodeImages(paths), await encoder.encodeImages(paths)];
+      expect([...a.features]).toEqual([...b.features]);
+      await expect(hospital.encodeTexts(['no tumor'])).rejects.toThrow(/without the text tower/);
+    } finally {
+      await hospital.dispose();
+    }
+    // A dtype the folder lacks is named.
+    await expect(createEncoder({ model: { kind: 'folder', path: visionOnly }, cache: false, towers: ['vision'], dtype: 'q8' })).rejects.toThrow(/onnx\/vision_model_quantized\.onnx/);
   });
 
   it('encodes a class-folder tree to [N, 512] features that a linear probe separates', async () => {

@@ -12,8 +12,8 @@ import { platform } from '#platform';
 import { chooseEncoderDevice, detectCapabilities, recommendedThreads } from './device-policy.ts';
 import { applyGeometry, expandToRgb, geometryPlanFromConfig, toPixels, type GeometryPlan } from './image/preprocess.ts';
 import type { RgbImage } from './image/resample.ts';
-import { combineModelHash } from './model/hash.ts';
-import { DEFAULT_MODEL_ID, parseModelSource } from './model/source.ts';
+import { towerHash } from './model/hash.ts';
+import { CLIP_DTYPES, DEFAULT_MODEL_ID, modelFilesFor, parseModelSource, towerFile, towerIdentityFiles, type ClipDtype, type ClipTower } from './model/source.ts';
 import type { TransformersEnvLike } from './platform/types.ts';
 import type * as TransformersModule from '@huggingface/transformers';
 import type {
@@ -34,6 +34,7 @@ import type {
 } from './types.ts';
 
 export const DEFAULT_BATCH_SIZE = 8;
+const CLIP_TOWERS: readonly ClipTower[] = ['vision', 'text'];
 export const DEFAULT_WASM_PATHS = '/ort/';
 
 
@@ -108,7 +109,10 @@ interface PendingImage {
   key?: string;
 }
 
-/** Creates an encoder: decides the device, fetches and hashes the model, loads both towers. */
+/**
+ * Creates an encoder: decides the device, fetches and hashes the model files of the requested towers (default both)
+ * in the requested dtype (default fp32), loads them.
+ */
 export async function createEncoder(options: CreateEncoderOptions = {}): Promise<Encoder> {
   const caps = await detectCapabilities();
   const device = chooseEncoderDevice(caps, options.device ?? 'auto');
@@ -124,38 +128,57 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
   const env = transformers.env as unknown as TransformersEnvLike;
   platform.configureOnnx(env, device.choice, { wasmPaths: options.wasmPaths ?? DEFAULT_WASM_PATHS, threads: recommendedThreads(caps) });
 
+  const towers: readonly ClipTower[] = options.towers ?? ['vision', 'text'];
+  if (towers.length === 0 || towers.some((t) => !(CLIP_TOWERS as readonly string[]).includes(t))) throw new Error(`towers must be vision and/or text, got ${towers.join(', ')}`);
+  const dtype: ClipDtype = options.dtype ?? 'fp32';
+  if (!CLIP_DTYPES.includes(dtype)) throw new Error(`dtype must be one of ${CLIP_DTYPES.join(', ')}, got ${dtype as string}`);
+  const hasVision = towers.includes('vision');
+  const hasText = towers.includes('text');
   const prepared = await platform.prepareModel(source, {
+    files: modelFilesFor(towers, dtype),
+    identityFiles: [...new Set(towers.flatMap((t) => towerIdentityFiles(t, dtype)))],
     ...(options.modelCacheDir !== undefined ? { modelCacheDir: options.modelCacheDir } : {}),
     ...(options.onLoadProgress ? { onProgress: options.onLoadProgress } : {}),
   });
-  const modelOptions = { device: device.choice, dtype: 'fp32' } as const;
+  const modelOptions = { device: device.choice, dtype } as const;
   const loaded = await withLoadLock(async () => {
     try {
       prepared.applyEnv(env);
-      const processor = await transformers.AutoProcessor.from_pretrained(prepared.pathOrId);
-      const tokenizer = await transformers.AutoTokenizer.from_pretrained(prepared.pathOrId);
-      options.onLoadProgress?.({ file: 'onnx/vision_model.onnx', loadedBytes: 0, totalBytes: 0, phase: 'session' });
-      const vision = await transformers.CLIPVisionModelWithProjection.from_pretrained(prepared.pathOrId, modelOptions);
-      options.onLoadProgress?.({ file: 'onnx/text_model.onnx', loadedBytes: 0, totalBytes: 0, phase: 'session' });
-      const text = await transformers.CLIPTextModelWithProjection.from_pretrained(prepared.pathOrId, modelOptions);
+      const processor = hasVision ? await transformers.AutoImageProcessor.from_pretrained(prepared.pathOrId) : undefined;
+      const tokenizer = hasText ? await transformers.AutoTokenizer.from_pretrained(prepared.pathOrId) : undefined;
+      let vision: Awaited<ReturnType<typeof transformers.CLIPVisionModelWithProjection.from_pretrained>> | undefined;
+      let text: Awaited<ReturnType<typeof transformers.CLIPTextModelWithProjection.from_pretrained>> | undefined;
+      if (hasVision) {
+        options.onLoadProgress?.({ file: towerFile('vision', dtype), loadedBytes: 0, totalBytes: 0, phase: 'session' });
+        vision = await transformers.CLIPVisionModelWithProjection.from_pretrained(prepared.pathOrId, modelOptions);
+      }
+      if (hasText) {
+        options.onLoadProgress?.({ file: towerFile('text', dtype), loadedBytes: 0, totalBytes: 0, phase: 'session' });
+        text = await transformers.CLIPTextModelWithProjection.from_pretrained(prepared.pathOrId, modelOptions);
+      }
       return { processor, tokenizer, vision, text };
     } finally {
       prepared.release();
     }
   });
   const { processor, tokenizer, vision, text } = loaded;
-  const foundProcessor = (processor as unknown as { image_processor?: ImageProcessorLike }).image_processor;
-  if (!foundProcessor) throw new Error(`${prepared.description}: AutoProcessor found no image processor`);
-  const imageProcessor: ImageProcessorLike = foundProcessor;
-  const plan: GeometryPlan = geometryPlanFromConfig(imageProcessor.config);
-  const inputSize = plan.crop?.width ?? (plan.resize.kind === 'exact' ? plan.resize.width : 224);
-  const minShortEdge = plan.resize.kind === 'shortest-edge' ? plan.resize.shortestEdge : inputSize;
-  const projectionDim = projectionDimOf(vision.config);
+  const imageProcessor = processor as unknown as ImageProcessorLike | undefined;
+  if (hasVision && !imageProcessor) throw new Error(`${prepared.description}: no image processor`);
+  const plan: GeometryPlan | undefined = imageProcessor ? geometryPlanFromConfig(imageProcessor.config) : undefined;
+  const inputSize = plan ? (plan.crop?.width ?? (plan.resize.kind === 'exact' ? plan.resize.width : 224)) : 224;
+  const minShortEdge = plan?.resize.kind === 'shortest-edge' ? plan.resize.shortestEdge : inputSize;
+  const projectionDim = projectionDimOf((vision ?? text)?.config);
+  const visionHash = hasVision ? towerHash(prepared.fileHashes, 'vision', dtype) : undefined;
+  const textHash = hasText ? towerHash(prepared.fileHashes, 'text', dtype) : undefined;
 
   const info: EncoderInfo = Object.freeze({
     modelId: prepared.modelId,
     source: prepared.description,
-    modelHash: combineModelHash(prepared.fileHashes),
+    modelHash: visionHash ?? textHash ?? '',
+    ...(visionHash !== undefined ? { visionHash } : {}),
+    ...(textHash !== undefined ? { textHash } : {}),
+    dtype,
+    towers: Object.freeze([...towers]),
     files: Object.freeze({ ...prepared.fileHashes }),
     projectionDim,
     imageSize: inputSize,
@@ -175,6 +198,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
   };
 
   async function runVision(images: readonly RgbImage[]): Promise<Float32Array> {
+    if (!vision || !imageProcessor) throw new Error('this encoder was created without the vision tower');
     const raw = images.map((im) => new transformers.RawImage(new Uint8ClampedArray(im.data.buffer, im.data.byteOffset, im.data.length), im.width, im.height, 3));
     const { pixel_values } = await imageProcessor(raw);
     const output = (await vision({ pixel_values })) as { image_embeds?: TensorLike };
@@ -186,6 +210,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
 
   async function encodeImages(items: readonly (ImageSource | NamedImage)[], encodeOptions: EncodeImagesOptions = {}): Promise<EncodedImages> {
     ensureOpen();
+    if (!plan) throw new Error('this encoder was created without the vision tower (towers: text)');
     const started = performance.now();
     const timings = { readMs: 0, decodeMs: 0, preprocessMs: 0, inferenceMs: 0 };
     const size = encodeOptions.batchSize ?? batchSize;
@@ -335,6 +360,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
 
   async function encodeTexts(prompts: readonly string[]): Promise<EncodedTexts> {
     ensureOpen();
+    if (!text || !tokenizer) throw new Error('this encoder was created without the text tower (towers: vision)');
     if (prompts.length === 0) return { dim: projectionDim, features: new Float32Array(0) };
     const inputs = tokenizer([...prompts], { padding: true, truncation: true }) as Record<string, unknown>;
     const output = (await text(inputs)) as { text_embeds?: TensorLike };
@@ -352,7 +378,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await Promise.all([vision.dispose(), text.dispose()]);
+      await Promise.all([vision?.dispose(), text?.dispose()]);
       if (ownsCache) await cache?.close();
     },
   };

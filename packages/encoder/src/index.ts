@@ -16,6 +16,7 @@ export { createEncoder, DEFAULT_BATCH_SIZE, DEFAULT_WASM_PATHS } from './encoder
 export type { Capabilities } from './device-policy.ts';
 export { chooseEncoderDevice, chooseTfjsBackend, detectCapabilities, recommendedThreads, TFJS_FALLBACK_ORDER } from './device-policy.ts';
 export {
+  CLIP_DTYPES,
   DEFAULT_MODEL_ID,
   describeModelSource,
   HUB_HOST,
@@ -25,9 +26,13 @@ export {
   modelIdOf,
   OPTIONAL_MODEL_FILES,
   parseModelSource,
+  modelFilesFor,
   REQUIRED_MODEL_FILES,
+  towerFile,
+  towerIdentityFiles,
 } from './model/source.ts';
-export { combineModelHash } from './model/hash.ts';
+export type { ClipDtype, ClipTower } from './model/source.ts';
+export { combineModelHash, towerHash } from './model/hash.ts';
 export { createMemoryFeatureCache } from './cache/memory-cache.ts';
 export { openIndexedDbFeatureCache } from './cache/indexeddb-cache.ts';
 export { ORT_WASM_FILE_NAMES } from './platform/ort-names.ts';
@@ -40,6 +45,8 @@ export {
   TINY_CLIP_GENERATOR_VERSION,
   TINY_CLIP_ID,
 } from './fixture/tiny-clip.ts';
+export type { VitClipShape } from './fixture/vit-clip.ts';
+export { REDUCED_VIT_CLIP_SHAPE, VIT_B16_SHAPE, VIT_CLIP_DEFAULT_SEED, VIT_CLIP_GENERATOR_VERSION, VIT_CLIP_ID } from './fixture/vit-clip.ts';
 export type { GeneratedImage, GenerateImagesOptions, SiteAppearance } from './generated-images.ts';
 export { classNames, encodeRgbaPng, generateImageFiles, generateImages, PATTERNS, renderImage, siteAppearance } from './generated-images.ts';
 export type { DecodedPixels, GeometryPlan } from './image/preprocess.ts';

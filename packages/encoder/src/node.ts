@@ -9,6 +9,8 @@ export type { DownloadProgress, FetchedFile, FetchModelOptions, FetchModelResult
 export { fetchModel, MODEL_MANIFEST, sha256File } from './node/download.ts';
 export type { EnsureTinyClipResult } from './node/tiny-clip-files.ts';
 export { DEFAULT_TINY_CLIP_DIR, ensureTinyClip, writeTinyClip } from './node/tiny-clip-files.ts';
+export type { EnsureVitClipResult, VitClipWriteOptions } from './node/vit-clip-files.ts';
+export { DEFAULT_VIT_CLIP_DIR, ensureVitClip, writeVitClip } from './node/vit-clip-files.ts';
 export type { GeneratedFile, GenerateImageFolderOptions } from './node/image-folder.ts';
 export { generateImageFolder } from './node/image-folder.ts';
 export type { ImageFile, ImageFileListing, ImageFolder, ImageFolderItem } from './node/image-files.ts';

@@ -1,3 +1,4 @@
+import type { ClipDtype, ClipTower } from './model/source.ts';
 /**
  * Public types of the encoder package. Everything here is plain data, shared by Node and the browser.
  */
@@ -36,7 +37,11 @@ export interface ModelLoadProgress {
   readonly loadedBytes: number;
   /** Unknown (0) when the server sends no length. */
   readonly totalBytes: number;
-  readonly phase: 'download' | 'cached' | 'hash' | 'session';
+  /**
+   * `size` comes first, once, before anything is downloaded: `loadedBytes` already in the browser's Cache Storage,
+   * `totalBytes` still to download (file is empty). Then per file `cached`, or `download` ... `hash`, and `session`.
+   */
+  readonly phase: 'size' | 'download' | 'cached' | 'hash' | 'session';
 }
 
 /** What a loaded encoder is, for display and for a federation to compare sites. */
@@ -46,10 +51,16 @@ export interface EncoderInfo {
   /** Human-readable description of the source (URL or path). */
   readonly source: string;
   /**
-   * SHA-256 (hex) over the model's identity files: the UTF-8 text of lines `<path> <sha256 of file>\n` for
-   * `config.json`, `onnx/text_model.onnx` and `onnx/vision_model.onnx`, in that order. Same in Node and browser.
+   * The identity a federation compares: the vision tower's hash when it is loaded (`visionHash`), else the text
+   * tower's. A tower's hash is SHA-256 (hex) over the UTF-8 text `config.json <sha256>\n<tower file> <sha256>\n`
+   * (`towerHash`), the tower file being the one of the dtype (`onnx/vision_model_quantized.onnx` for q8). Same in
+   * Node and browser. Feature caches are keyed by it.
    */
   readonly modelHash: string;
+  readonly visionHash?: string;
+  readonly textHash?: string;
+  readonly dtype: ClipDtype;
+  readonly towers: readonly ClipTower[];
   /** SHA-256 (hex) of each identity file, by path. */
   readonly files: Readonly<Record<string, string>>;
   /** Size of `image_embeds` / `text_embeds` (512 for CLIP ViT-B/16 and for the tiny fixture). */
@@ -180,6 +191,10 @@ export interface CreateEncoderOptions {
   readonly modelCacheDir?: string;
   /** Images per model run (default 8). */
   readonly batchSize?: number;
+  /** Which towers to fetch and load (default both). A hospital needs only `['vision']`. */
+  readonly towers?: readonly ClipTower[];
+  /** Weight type of the ONNX files (default fp32): `fp16` and `q8` (`_quantized`) are smaller and `q8` faster on CPUs. */
+  readonly dtype?: ClipDtype;
   readonly onLoadProgress?: (progress: ModelLoadProgress) => void;
 }
 

@@ -4,7 +4,7 @@
  */
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createEncoder, DEFAULT_MODEL_ID, parseModelSource, TINY_CLIP_ID, type Encoder, type FeatureCache, type ModelSource } from '@facmic/encoder';
+import { createEncoder, DEFAULT_MODEL_ID, parseModelSource, TINY_CLIP_ID, type ClipDtype, type ClipTower, type Encoder, type FeatureCache, type ModelSource } from '@facmic/encoder';
 import { createFileFeatureCache, DEFAULT_FEATURE_CACHE_DIR, DEFAULT_TINY_CLIP_DIR, ensureTinyClip } from '@facmic/encoder/node';
 
 export interface CliEncoderOptions {
@@ -15,6 +15,9 @@ export interface CliEncoderOptions {
   /** Feature cache folder, or false for none (default `.cache/facmic/features`). */
   readonly featureCache?: string | false | undefined;
   readonly batchSize?: number | undefined;
+  /** Towers to load (default both). */
+  readonly towers?: readonly ClipTower[] | undefined;
+  readonly dtype?: ClipDtype | undefined;
   /** Where messages for the user go (stderr). */
   readonly log: (line: string) => void;
 }
@@ -50,7 +53,12 @@ async function tinyClipSource(): Promise<ModelSource> {
  */
 export async function createCliEncoder(options: CliEncoderOptions): Promise<Encoder> {
   const cache: FeatureCache | false = options.featureCache === false ? false : await createFileFeatureCache(path.resolve(options.featureCache ?? DEFAULT_FEATURE_CACHE_DIR));
-  const common = { cache, ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) };
+  const common = {
+    cache,
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...(options.towers !== undefined ? { towers: options.towers } : {}),
+    ...(options.dtype !== undefined ? { dtype: options.dtype } : {}),
+  };
   if (options.model !== undefined) {
     // An existing folder wins over the hub id it may look like (`models/facmic-tiny-clip`).
     const source =

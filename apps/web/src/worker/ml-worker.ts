@@ -193,6 +193,9 @@ function loadEncoder(current: WorkerState, info: CoordinatorInfo, federation: Fe
     const encoder = await createEncoder({
       model: { kind: 'mirror', baseUrl: `${base}${info.paths.models}`, id: federation.encoder.modelId },
       device,
+      // A hospital encodes images only: the text tower (prompts) is the coordinator's, never downloaded here.
+      towers: ['vision'],
+      dtype: federation.encoder.dtype ?? 'fp32',
       wasmPaths: `${base}${info.paths.ort}`,
       onLoadProgress: (p) => {
         post({ type: 'model-loading', loading: { file: p.file, loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, phase: p.phase } });

@@ -25,8 +25,9 @@ async function registerBackend(name: TfjsBackendName): Promise<void> {
       return;
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      // Threaded wasm needs SharedArrayBuffer and hangs under COOP/COEP in a worker; the single-threaded SIMD build
-      // is fast enough for a 512x512 module.
+      // Single-threaded on purpose: the coordinator serves pages cross-origin isolated (so ONNX Runtime's wasm, which
+      // encodes the images, uses threads), and tfjs's threaded wasm hangs under COOP/COEP in a worker; the
+      // single-threaded SIMD build is fast enough for a 512x512 module.
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       wasm.setWasmPaths({
         'tfjs-backend-wasm.wasm': wasmPlainUrl,

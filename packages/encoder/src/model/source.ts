@@ -24,8 +24,36 @@ export const REQUIRED_MODEL_FILES = [
 /** Files a CLIP repository usually also has; mirrored when present, not needed to run. */
 export const OPTIONAL_MODEL_FILES = ['special_tokens_map.json', 'vocab.json', 'merges.txt'] as const;
 
-/** The files whose bytes identify the encoder (see `EncoderInfo.modelHash`). */
+/** The files whose bytes identified the whole fp32 model before per-tower hashes (`combineModelHash`, `models:fetch`). */
 export const MODEL_IDENTITY_FILES = ['config.json', 'onnx/text_model.onnx', 'onnx/vision_model.onnx'] as const;
+
+/** ONNX weight types of the published CLIP exports: fp32, fp16, and 8-bit dynamic quantization (`_quantized`). */
+export type ClipDtype = 'fp32' | 'fp16' | 'q8';
+export const CLIP_DTYPES: readonly ClipDtype[] = ['fp32', 'fp16', 'q8'];
+export type ClipTower = 'vision' | 'text';
+
+/** The model file of a tower in a dtype, as transformers.js names it (the suffixes of its `utils/dtypes.js`). */
+export function towerFile(tower: ClipTower, dtype: ClipDtype): string {
+  const suffix = dtype === 'fp32' ? '' : dtype === 'fp16' ? '_fp16' : '_quantized';
+  return `onnx/${tower}_model${suffix}.onnx`;
+}
+
+/**
+ * What to fetch for some towers in a dtype: the vision tower needs the preprocessor, the text tower the tokenizer;
+ * a hospital (vision only) never requests the text tower or the tokenizer.
+ */
+export function modelFilesFor(towers: readonly ClipTower[], dtype: ClipDtype): string[] {
+  const files = ['config.json'];
+  if (towers.includes('vision')) files.push('preprocessor_config.json');
+  if (towers.includes('text')) files.push('tokenizer.json', 'tokenizer_config.json');
+  for (const tower of towers) files.push(towerFile(tower, dtype));
+  return files;
+}
+
+/** The identity files of a tower: the config and the tower's ONNX file. */
+export function towerIdentityFiles(tower: ClipTower, dtype: ClipDtype): [string, string] {
+  return ['config.json', towerFile(tower, dtype)];
+}
 
 const REPO_ID = /^(?:[\w\-.]+\/)?[\w\-.]{1,96}$/;
 

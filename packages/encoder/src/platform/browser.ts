@@ -10,7 +10,8 @@ import { createMemoryFeatureCache } from '../cache/memory-cache.ts';
 import { orientedSize, readImageHeader } from '../image/header.ts';
 import { shortestEdgeSize } from '../image/preprocess.ts';
 import type { DecodedPixels } from '../image/preprocess.ts';
-import { describeModelSource, MODEL_IDENTITY_FILES, modelFileUrl, REQUIRED_MODEL_FILES, transformersRemote } from '../model/source.ts';
+import { downloadResumable, remoteSize } from '../model/resumable-download.ts';
+import { describeModelSource, modelFileUrl, transformersRemote } from '../model/source.ts';
 import type { FeatureCache, ImageSource, ModelLoadProgress, ModelSource } from '../types.ts';
 import { digestSha256Hex } from '../util/sha256.ts';
 import { ORT_WASM_FILE_NAMES } from './ort-names.ts';
@@ -37,28 +38,6 @@ async function openModelCache(): Promise<Cache | undefined> {
   }
 }
 
-async function readWithProgress(response: Response, report: (loaded: number, total: number) => void): Promise<Uint8Array> {
-  const total = Number(response.headers.get('content-length') ?? '0');
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    report(loaded, total);
-  }
-  const out = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 /**
  * The store transformers.js reads model files from (`env.customCache`): our prefetched files, by URL. Unknown keys
  * (ONNX Runtime's wasm, which transformers.js caches too) go to Cache Storage when it exists.
@@ -78,25 +57,36 @@ function createModelStore(cache: Cache | undefined) {
   };
 }
 
+async function cachedEntry(url: string, cache: Cache | undefined): Promise<{ hash: string; size: number } | undefined> {
+  const cached = await cache?.match(url);
+  const hash = cached?.headers.get(HASH_HEADER);
+  if (!cached || !hash) return undefined;
+  await cached.body?.cancel();
+  return { hash, size: Number(cached.headers.get('content-length') ?? '0') };
+}
+
 async function prefetch(
   url: string,
   file: string,
+  size: number | undefined,
   cache: Cache | undefined,
   store: ReturnType<typeof createModelStore>,
   onProgress: ((p: ModelLoadProgress) => void) | undefined,
 ): Promise<string> {
-  const cached = await cache?.match(url);
-  const knownHash = cached?.headers.get(HASH_HEADER);
-  if (cached && knownHash) {
-    const size = Number(cached.headers.get('content-length') ?? '0');
-    onProgress?.({ file, loadedBytes: size, totalBytes: size, phase: 'cached' });
-    await cached.body?.cancel();
-    return knownHash;
+  const known = await cachedEntry(url, cache);
+  if (known) {
+    onProgress?.({ file, loadedBytes: known.size, totalBytes: known.size, phase: 'cached' });
+    return known.hash;
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status} ${response.statusText}`);
-  const bytes = await readWithProgress(response, (loaded, total) => {
-    onProgress?.({ file, loadedBytes: loaded, totalBytes: total, phase: 'download' });
+  // In ranges kept in Cache Storage as they arrive: a closed tab resumes where it stopped.
+  const bytes = await downloadResumable({
+    url,
+    size,
+    cache,
+    fetch: (input, init) => fetch(input, init),
+    onProgress: (loaded, total) => {
+      onProgress?.({ file, loadedBytes: loaded, totalBytes: total, phase: 'download' });
+    },
   });
   onProgress?.({ file, loadedBytes: bytes.length, totalBytes: bytes.length, phase: 'hash' });
   const hash = await digest(bytes);
@@ -185,9 +175,25 @@ export const platform: Platform = {
     const cache = await openModelCache();
     const store = createModelStore(cache);
     const fileHashes: Record<string, string> = {};
-    for (const file of REQUIRED_MODEL_FILES) {
-      const hash = await prefetch(modelFileUrl(source, file), file, cache, store, options.onProgress);
-      if ((MODEL_IDENTITY_FILES as readonly string[]).includes(file)) fileHashes[file] = hash;
+    // The size first: what is already in Cache Storage, and what is still to download (HEAD requests).
+    const sizes = new Map<string, number | undefined>();
+    let cachedBytes = 0;
+    let downloadBytes = 0;
+    for (const file of options.files) {
+      const url = modelFileUrl(source, file);
+      const known = await cachedEntry(url, cache);
+      if (known) {
+        cachedBytes += known.size;
+      } else {
+        const size = await remoteSize(url, (input, init) => fetch(input, init));
+        sizes.set(file, size);
+        downloadBytes += size ?? 0;
+      }
+    }
+    options.onProgress?.({ file: '', loadedBytes: cachedBytes, totalBytes: downloadBytes, phase: 'size' });
+    for (const file of options.files) {
+      const hash = await prefetch(modelFileUrl(source, file), file, sizes.get(file), cache, store, options.onProgress);
+      if (options.identityFiles.includes(file)) fileHashes[file] = hash;
     }
     const remote = transformersRemote(source);
     return {

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { createFileFeatureCache } from '../cache/file-cache.ts';
 import type { DecodedPixels } from '../image/preprocess.ts';
 import { shortestEdgeSize } from '../image/preprocess.ts';
-import { describeModelSource, MODEL_IDENTITY_FILES, REQUIRED_MODEL_FILES } from '../model/source.ts';
+import { describeModelSource } from '../model/source.ts';
 import { fetchModel, sha256File } from '../node/download.ts';
 import type { FeatureCache, ImageSource, ModelSource } from '../types.ts';
 import { HUGE_IMAGE_OVERSAMPLING, HUGE_IMAGE_PIXELS, type Platform, type PrepareModelOptions, type PreparedModel } from './types.ts';
@@ -24,10 +24,10 @@ function isRgbaImage(source: ImageSource): source is Extract<ImageSource, { widt
   return typeof source === 'object' && 'width' in source && 'data' in source && !(source instanceof Uint8Array);
 }
 
-async function prepareFolder(path: string, modelId: string, description: string): Promise<PreparedModel> {
+async function prepareFolder(path: string, modelId: string, description: string, options: PrepareModelOptions): Promise<PreparedModel> {
   const dir = resolve(path);
   const missing: string[] = [];
-  for (const file of REQUIRED_MODEL_FILES) {
+  for (const file of options.files) {
     try {
       await access(join(dir, file));
     } catch {
@@ -36,7 +36,7 @@ async function prepareFolder(path: string, modelId: string, description: string)
   }
   if (missing.length > 0) throw new Error(`model folder ${dir} lacks ${missing.join(', ')}`);
   const fileHashes: Record<string, string> = {};
-  for (const file of MODEL_IDENTITY_FILES) fileHashes[file] = await sha256File(join(dir, file));
+  for (const file of options.identityFiles) fileHashes[file] = await sha256File(join(dir, file));
   return {
     // An absolute path is never a valid hub id, so transformers.js reads it as a folder.
     pathOrId: dir,
@@ -101,18 +101,19 @@ export const platform: Platform = {
   },
 
   async prepareModel(source: ModelSource, options: PrepareModelOptions) {
-    if (source.kind === 'folder') return prepareFolder(source.path, basename(resolve(source.path)), describeModelSource(source));
+    if (source.kind === 'folder') return prepareFolder(source.path, basename(resolve(source.path)), describeModelSource(source), options);
     const { dir } = await fetchModel({
       source,
       outDir: options.modelCacheDir ?? DEFAULT_MODEL_CACHE_DIR,
-      files: REQUIRED_MODEL_FILES,
+      files: options.files,
+      optional: [],
       onProgress: (p) => {
         if (p.phase === 'progress' || p.phase === 'done' || p.phase === 'present') {
           options.onProgress?.({ file: p.file, loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, phase: p.phase === 'present' ? 'cached' : 'download' });
         }
       },
     });
-    return prepareFolder(dir, source.id, describeModelSource(source));
+    return prepareFolder(dir, source.id, describeModelSource(source), options);
   },
 
   configureOnnx() {

@@ -34,6 +34,10 @@ export interface PreparedModel {
 }
 
 export interface PrepareModelOptions {
+  /** Files to fetch (`modelFilesFor`): all must exist. */
+  readonly files: readonly string[];
+  /** Files whose SHA-256 goes into `fileHashes` (a subset of `files`). */
+  readonly identityFiles: readonly string[];
   readonly modelCacheDir?: string;
   readonly onProgress?: (progress: ModelLoadProgress) => void;
 }

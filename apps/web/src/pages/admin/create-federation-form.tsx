@@ -11,6 +11,7 @@ import type { AdminApi } from './admin-api.ts';
 import {
   buildRequest,
   checkForm,
+  ENCODER_DTYPE_CHOICES,
   errorsFromRefusal,
   fieldOfPath,
   FIELD_LABELS,
@@ -143,6 +144,27 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
             {FEDERATED_METHODS.map((m) => (
               <option key={m} value={m}>
                 {METHODS[m].label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-dtype`}>Encoder weights</label>
+          <span id={`${id}-dtype-help`} className="field-help">
+            Every hospital downloads CLIP’s image model once and runs it on its own computer. Smaller weights download and run faster;
+            all hospitals of a federation use the same ones, so their features stay comparable.
+          </span>
+          <select
+            id={`${id}-dtype`}
+            aria-describedby={`${id}-dtype-help`}
+            value={form.encoderDtype}
+            onChange={(e) => {
+              set('encoderDtype', e.target.value as FormState['encoderDtype']);
+            }}
+          >
+            {ENCODER_DTYPE_CHOICES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
               </option>
             ))}
           </select>

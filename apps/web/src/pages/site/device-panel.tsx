@@ -36,6 +36,13 @@ export function DevicePanel({ view }: { view: SiteView }) {
       ) : (
         <p data-testid="device-sentence">{deviceSentence(device)}</p>
       )}
+      {view.modelSize && !view.encoder && (
+        <p className="small" data-testid="model-size">
+          {view.modelSize.downloadBytes > 0
+            ? `The image model is a ${formatBytes(view.modelSize.downloadBytes)} download${view.modelSize.cachedBytes > 0 ? ` (${formatBytes(view.modelSize.cachedBytes)} already in this browser)` : ''}, once: this browser keeps it for other tabs and federations, and an interrupted download continues where it stopped.`
+            : `The image model (${formatBytes(view.modelSize.cachedBytes)}) is already in this browser: nothing to download.`}
+        </p>
+      )}
       {loading && (
         <p className="small muted" role="status">
           Loading the image model: {loading.file} {loading.totalBytes > 0 ? `${formatBytes(loading.loadedBytes)} of ${formatBytes(loading.totalBytes)}` : formatBytes(loading.loadedBytes)}

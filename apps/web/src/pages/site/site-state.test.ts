@@ -48,6 +48,15 @@ describe('site view', () => {
     expect(describeActivity(view)).toMatch(/complete/);
   });
 
+  it('keeps the model size announced before the download, separately from the per-file progress', () => {
+    const view = run([
+      { type: 'model-loading', loading: { file: '', loadedBytes: 1000, totalBytes: 88_964_292, phase: 'size' } },
+      { type: 'model-loading', loading: { file: 'onnx/vision_model_quantized.onnx', loadedBytes: 10, totalBytes: 88_964_292, phase: 'download' } },
+    ]);
+    expect(view.modelSize).toEqual({ downloadBytes: 88_964_292, cachedBytes: 1000 });
+    expect(view.modelLoading?.phase).toBe('download');
+  });
+
   it('lets the user choose again after a cancel or a refusal', () => {
     let view = run([{ type: 'dataset-refused', message: 'no images' }], { ...INITIAL_SITE_VIEW, datasetSent: true });
     expect(view.datasetSent).toBe(false);

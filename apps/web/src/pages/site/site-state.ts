@@ -19,6 +19,8 @@ export interface SiteView {
   readonly round: RoundUpdate | null;
   readonly status: SiteStatusEvent | null;
   readonly modelLoading: ModelLoading | null;
+  /** Announced before the model download starts: bytes to download, and bytes already kept by this browser. */
+  readonly modelSize: { readonly downloadBytes: number; readonly cachedBytes: number } | null;
   readonly encoder: EncoderSummary | null;
   /** The worker waits for the user's images. */
   readonly needsDataset: boolean;
@@ -53,6 +55,7 @@ export const INITIAL_SITE_VIEW: SiteView = {
   round: null,
   status: null,
   modelLoading: null,
+  modelSize: null,
   encoder: null,
   needsDataset: false,
   savedDataset: null,
@@ -124,6 +127,7 @@ export function reduceSiteView(view: SiteView, message: WorkerToPage | PageActio
     case 'site':
       return reduceSiteEvent(view, message.event, now);
     case 'model-loading':
+      if (message.loading.phase === 'size') return { ...view, modelSize: { downloadBytes: message.loading.totalBytes, cachedBytes: message.loading.loadedBytes } };
       return { ...view, modelLoading: message.loading };
     case 'encoder-ready':
       return { ...view, encoder: message.encoder, modelLoading: null };
