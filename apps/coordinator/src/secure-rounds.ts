@@ -83,7 +83,7 @@ export class SecureRounds {
   private run<T>(federationId: string, task: () => Promise<T> | T): Promise<T | undefined> {
     const previous = this.queues.get(federationId) ?? Promise.resolve();
     const next = previous.then(task).catch((error: unknown) => {
-      this.options.logger.error('secure aggregation step failed', { federation: federationId, error });
+      this.options.logger.error('secure aggregation step failed', { federation: federationId, error: error instanceof Error ? `${error.message} ${error.stack ?? ''}` : String(error) });
       return undefined;
     });
     this.queues.set(federationId, next);
@@ -289,9 +289,10 @@ export class SecureRounds {
       return;
     }
     const k = result.contributors.length;
-    if (k < live.context.quorum) {
+    const quorum = federation.settings.quorum;
+    if (k < quorum) {
       this.options.logger.warn('secure sum of fewer sites than the quorum: a new session', { federation: live.federationId, round: live.round, contributors: k });
-      live.state = { ...live.state, phase: 'failed', failure: { reason: 'too-few-inputs', message: `${k} contributors, quorum ${live.context.quorum}` } };
+      live.state = { ...live.state, phase: 'failed', failure: { reason: 'too-few-inputs', message: `${k} contributors, quorum ${quorum}` } };
       this.save(live);
       this.onFailed(live, 'unmasking');
       return;
@@ -348,7 +349,7 @@ export class SecureRounds {
     if (live.state.phase === 'failed') return false;
     if (live.state.phase !== 'advertising') return true;
     const answered = Object.keys(live.state.advertisements).length;
-    const needed = Math.max(2, live.context.quorum);
+    const needed = Math.max(2, this.options.store.getFederation(federationId)?.settings.quorum ?? live.context.quorum);
     const action = decideSecure('advertising', { type: 'round-deadline', answered, needed });
     if (action === 'abandon') {
       this.abandon(live, `${answered} sites advertised keys by the round deadline, ${needed} needed`);

@@ -49,6 +49,7 @@ export interface SecureParticipantOptions {
   federation: () => FederationConfig | null;
   siteId: () => string | null;
   report: (report: SecureReport) => void;
+  onInput?: (round: number, delta: Float64Array, weight: number) => void;
 }
 
 interface Session {
@@ -170,7 +171,9 @@ export class SecureParticipant {
           : clipUpdate(layout, delta, dp.clipNorm).delta;
     }
     const { maxWeight, siteCount, bounds } = roster.encoding;
-    return encodeFixedPoint(layout, { maxWeight, siteCount, bounds }, delta, dp ? 1 : Math.max(1, Math.round(update.sampleCount))).input;
+    const encoded = encodeFixedPoint(layout, { maxWeight, siteCount, bounds }, delta, dp ? 1 : Math.max(1, Math.round(update.sampleCount)));
+    this.options.onInput?.(session.round, delta, encoded.weight);
+    return encoded.input;
   }
 
   private async send(answer: SecureAggregationAnswer): Promise<void> {

@@ -56,7 +56,7 @@ export class SiteClient {
   private settle: { resolve: (r: SiteRunResult) => void; reject: (e: SiteError) => void } | null = null;
   private running: Promise<SiteRunResult> | null = null;
   private closed = false;
-  private readonly secure = new SecureParticipant({ connection: () => this.connection, federation: () => this.federation, siteId: () => this.welcome?.site.id ?? null, report: (report) => { this.events.emit('secure', report); } });
+  private readonly secure = new SecureParticipant({ connection: () => this.connection, federation: () => this.federation, siteId: () => this.welcome?.site.id ?? null, report: (report) => { this.events.emit('secure', report); }, onInput: (round, delta, weight) => { this.options.onSecureInput?.(round, delta, weight); } });
 
   constructor(private readonly options: SiteClientOptions) {
     this.status = new StatusReporter(

@@ -32,6 +32,8 @@ export interface NodeSiteOptions {
   seed?: number;
   connection?: SiteClientOptions['connection'];
   signal?: AbortSignal;
+  /** Measurements only: the delta and weight this site encodes for secure aggregation (`SiteClientOptions`). */
+  onSecureInput?: SiteClientOptions['onSecureInput'];
 }
 
 function seededShuffle<T>(items: T[], seed: number): T[] {
@@ -102,5 +104,6 @@ export function createNodeSite(options: NodeSiteOptions): SiteClient {
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.connection ? { connection: options.connection } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onSecureInput ? { onSecureInput: options.onSecureInput } : {}),
   });
 }
