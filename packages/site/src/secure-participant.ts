@@ -178,7 +178,8 @@ export class SecureParticipant {
 
   private async send(answer: SecureAggregationAnswer): Promise<void> {
     const connection = this.options.connection();
-    if (!connection?.connected) return; // the coordinator resends the request after the reconnection
+    // Not connected: the coordinator resends the request after the reconnection.
+    if (!connection?.connected) throw new SiteError('CONNECTION_LOST', `not connected (secagg:answer, ${answer.phase})`);
     const ack = await connection.request(answerAckSchema, 'secagg:answer', answer, answer.phase === 'masked-input' ? 'upload' : 'small');
     if (!ack.ok) throw new SiteError(ack.code, ack.message);
   }

@@ -300,7 +300,7 @@ export class SiteClient {
       globalState,
       optimizer: this.optimizer,
       seed: (this.options.seed ?? 0) * 100_003 + round,
-      weightsDtype: this.options.weightsDtype ?? 'float32',
+      weightsDtype: this.options.weightsDtype ?? (federation.privacy.updateEncoding === 'float16' ? 'float16' : 'float32'),
       signal,
       onPhase: (phase, progress, message) => { this.status.set({ phase, progress, round, message }); },
       onEvaluated: (event) => { this.events.emit('evaluated', event); },
