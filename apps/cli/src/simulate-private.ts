@@ -7,12 +7,13 @@
  * encoder) and N Node sites (`@facmic/site`) in this process, over Socket.IO, on the same seed for every setting.
  * Prints each round's global accuracy on the coordinator's held-out test set, then lines a script can read:
  *   secure aggregation: max relative error X vs plain FedAvg   (the published model against the float64 FedAvg of
- *                                                            the very deltas the sites encoded, DP noise included)
+ *                                                            the very deltas the sites encoded, DP noise included;
+ *                                                            step counters left out)
  *   epsilon spent: X (delta 1e-05)
  *   final accuracy: X (balanced Y)
  */
 import { parseArgs } from 'node:util';
-import { moduleSpec } from '@facmic/learning/plain';
+import { counterEntryNames, moduleSpec, type ModuleState } from '@facmic/learning/plain';
 import { applyMeanDelta, inputLayout, maxRelativeError } from '@facmic/privacy';
 import { createFederationRequestSchema, decodeTensors, UPDATE_ENCODINGS, type UpdateEncoding } from '@facmic/protocol';
 import { createCoordinator, createNodeSite, createSyntheticEncoder, generateToken, hashToken, openSqliteStore, silentLogger, systemClock } from '@facmic/coordinator';
@@ -165,7 +166,10 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
       const total = encoded.reduce((sum, input) => sum + input.weight, 0);
       for (const { delta, weight } of encoded) for (let i = 0; i < mean.length; i++) mean[i] = (mean[i] as number) + ((delta[i] as number) * weight) / total;
       const expected = applyMeanDelta(layout, decodeTensors(previous.weights).tensors, mean);
-      worst = Math.max(worst, maxRelativeError(decodeTensors(published.weights).tensors, expected));
+      // Step counters are left out: a mean of step counts that ends in .5 rounds either way (they do not enter the output).
+      const counters = new Set(counterEntryNames(settings.method, dim));
+      const floats = (state: ModuleState) => Object.fromEntries(Object.entries(state).filter(([name]) => !counters.has(name)));
+      worst = Math.max(worst, maxRelativeError(floats(decodeTensors(published.weights).tensors), floats(expected)));
     }
     const last = store.listGlobalModels(federationId).at(-1);
     if (secure) console.log(`secure aggregation: max relative error ${worst.toExponential(2)} vs plain FedAvg`);
