@@ -49,6 +49,18 @@ function integer(value: string | undefined, name: string, fallback: number, mini
 async function main(): Promise<number> {
   // Node sites against a running coordinator: apps/cli/src/simulate-coordinator.ts.
   if (process.argv.includes('--coordinator')) return (await import('./simulate-coordinator.ts')).runCoordinatorSimulation(process.argv.slice(2));
+  // Privacy settings through a real coordinator in this process: apps/cli/src/simulate-private.ts.
+  const privacyFlags = ['--secure-aggregation', '--dp', '--dp-epsilon', '--encoding'];
+  if (process.argv.some((arg) => privacyFlags.includes(arg.split('=')[0] as string))) {
+    const { runPrivateSimulation, PrivateUsageError, PRIVATE_USAGE } = await import('./simulate-private.ts');
+    try {
+      return await runPrivateSimulation(process.argv.slice(2));
+    } catch (error) {
+      if (!(error instanceof PrivateUsageError)) throw error;
+      console.error(`${error.message}\n\n${PRIVATE_USAGE}`);
+      return 2;
+    }
+  }
   const { values } = parseArgs({
     options: {
       synthetic: { type: 'boolean' },

@@ -3,7 +3,7 @@
  * announced. {@link Announcer.commit} runs a store transaction that may append audit entries and announces those
  * entries only once the transaction has committed (a rolled-back entry is never shown to a dashboard).
  */
-import type { AuditEntry } from '@facmic/protocol';
+import type { AuditEntry, SecureAggregationRequest } from '@facmic/protocol';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import type { CoordinatorStore } from './store/store.ts';
@@ -28,6 +28,8 @@ export interface EngineListener {
   audit(entry: AuditEntry): void;
   /** A global model was published (once per publication). */
   roundPublished?(federationId: string, round: number, timings: PublicationTimings): void;
+  /** Secure aggregation: send a site the request of its session's phase (`secagg:request`). */
+  secureRequest?(siteId: string, request: SecureAggregationRequest): void;
 }
 
 /** Appends an audit entry inside {@link Announcer.commit}. */

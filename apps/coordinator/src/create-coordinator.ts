@@ -193,6 +193,9 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     siteChanged: (id) => {
       admins.siteChanged(id);
     },
+    secureRequest: (siteId, request) => {
+      sites.secureRequest(siteId, request);
+    },
     closeSite: (siteId, code, message) => {
       sites.closeSession(siteId, null, code, message);
     },

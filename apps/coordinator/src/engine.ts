@@ -9,15 +9,17 @@
  * `global-evaluations.ts` the global test scores, `announcer.ts` the announcements after commit.
  */
 import { validateModuleState, type ModuleState } from '@facmic/learning/plain';
-import { encodeTensors, openRound, type ParsedSubmission, type RoundUpdate, type SitePhase } from '@facmic/protocol';
+import { encodeTensors, openRound, type ParsedSecureAggregationAnswer, type ParsedSubmission, type RoundUpdate, type SitePhase } from '@facmic/protocol';
 import { Announcer, type EngineListener } from './announcer.ts';
 import type { Clock } from './clock.ts';
 import { GlobalEvaluations, type GlobalEvaluator } from './global-evaluations.ts';
 import type { Logger } from './logger.ts';
 import { accept, refuse, type Outcome } from './outcome.ts';
 import { PresenceRegistry } from './presence.ts';
+import { extensionOverspend, ledgerOf } from './privacy-budget.ts';
 import { PublishedModels } from './published-models.ts';
 import { RoundDriver, rulesOf } from './round-driver.ts';
+import { SecureRounds } from './secure-rounds.ts';
 import { SubmissionDesk, type SubmitOutcome } from './submissions.ts';
 import { TrafficBuffer } from './traffic-buffer.ts';
 import type { CoordinatorStore, FederationRecord, FederationSettingsRecord, SiteRecord } from './store/store.ts';
@@ -63,6 +65,7 @@ export class FederationEngine {
   private readonly announcer: Announcer;
   private readonly evaluations: GlobalEvaluations;
   private readonly rounds: RoundDriver;
+  readonly secure: SecureRounds;
   private readonly reconnectGraceMs: number;
   private readonly models: PublishedModels;
   private readonly submissions: SubmissionDesk;
@@ -88,6 +91,10 @@ export class FederationEngine {
     });
     this.submissions = new SubmissionDesk({ store: options.store, clock: options.clock, logger: options.logger, announcer: this.announcer, rounds: this.rounds });
     this.traffic = new TrafficBuffer(options.store, (error) => { options.logger.error('traffic counts could not be stored', { error }); });
+    this.secure = new SecureRounds({ store: options.store, clock: options.clock, logger: options.logger, presence: this.presence, announcer: this.announcer });
+    this.secure.host = this.rounds;
+    this.rounds.secure = this.secure;
+    this.views.secureInputs = (federationId, round) => this.secure.inputsIn(federationId, round);
   }
 
   addListener(listener: EngineListener): void {
@@ -166,6 +173,13 @@ export class FederationEngine {
     const found = this.findFederation(federationId);
     if (!found.ok) return found;
     const settings = { ...found.federation.settings, ...patch };
+    const dp = settings.privacy.differentialPrivacy;
+    if (dp && patch.rounds !== undefined && patch.rounds > found.federation.settings.rounds) {
+      const overspend = extensionOverspend(dp, patch.rounds, ledgerOf(this.store.privacy.ledger(federationId)));
+      if (overspend !== null) {
+        return refuse('BAD_REQUEST', `${patch.rounds} rounds would spend epsilon ${overspend.toFixed(2)}, more than the privacy budget of ${dp.epsilon} (delta ${dp.delta}): the federation cannot be extended that far`);
+      }
+    }
     return this.rounds.dispatch(federationId, { type: 'change-rules', rules: rulesOf(settings) }, actor, (now, audit) => {
       this.store.updateFederationSettings(federationId, settings, now);
       audit(actor, 'federation.updated', federationId, { ...patch });
@@ -280,6 +294,7 @@ export class FederationEngine {
     this.announcer.federationChanged(presence.federationId);
     this.rounds.checkQuorum(presence.federationId);
     this.rounds.checkClose(presence.federationId);
+    if (this.secure.handles(found.federation)) this.secure.siteReady(siteId, presence.federationId);
     const round = this.views.roundUpdateFor(siteId);
     return round ? accept({ round }) : refuse('UNKNOWN_FEDERATION', 'the federation no longer exists');
   }
@@ -342,6 +357,16 @@ export class FederationEngine {
   /** The same for sites: the submissions of one turn of the event loop share one commit (`submissions.ts`). */
   submitGrouped(siteId: string, sessionFederationId: string, submission: ParsedSubmission): Promise<SubmitOutcome> {
     return this.submissions.submit(siteId, sessionFederationId, submission);
+  }
+
+  /** `secagg:answer` after schema validation: a site's message of its round's secure aggregation session. */
+  async secureAnswer(siteId: string, sessionId: string, answer: ParsedSecureAggregationAnswer): Promise<Outcome> {
+    const presence = this.presence.current(siteId, sessionId);
+    if (!presence) return refuse('SESSION_REPLACED', 'this connection was replaced by a newer one');
+    if (!presence.ready) return refuse('NOT_READY', 'send site:ready first');
+    const federation = this.store.getFederation(presence.federationId);
+    if (!this.secure.handles(federation)) return refuse('BAD_REQUEST', 'this federation does not use secure aggregation');
+    return this.secure.answer(siteId, presence.federationId, answer);
   }
 
   /** Counts for `/metrics`. */

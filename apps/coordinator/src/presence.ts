@@ -105,6 +105,11 @@ export class PresenceRegistry {
     return ids.sort();
   }
 
+  /** The training sample count a ready site reported (null when it is not online or not ready). */
+  trainSamplesOf(siteId: string): number | null {
+    return this.sites.get(siteId)?.trainSamples ?? null;
+  }
+
   /** Counts for `/metrics`. */
   counts(): { online: number; ready: number } {
     let ready = 0;

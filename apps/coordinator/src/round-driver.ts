@@ -13,8 +13,11 @@ import type { GlobalEvaluations } from './global-evaluations.ts';
 import type { Logger } from './logger.ts';
 import { accept, refuse, type Outcome } from './outcome.ts';
 import type { PresenceRegistry } from './presence.ts';
-import { RoundIngest } from './round-ingest.ts';
+import { dpCentralAggregate } from './private-aggregate.ts';
+import { ledgerOf, recordPublishedRound, roundFits } from './privacy-budget.ts';
+import { RoundIngest, type RoundAggregate } from './round-ingest.ts';
 import { storedStatus, transition, type RoundEffect, type RoundEvent, type RoundPhase, type RoundRules, type RoundState } from './round-machine.ts';
+import type { SecureRounds } from './secure-rounds.ts';
 import { moduleSpecOf } from './submission-check.ts';
 import type { CoordinatorStore, FederationRecord, FederationSettingsRecord, FederationStateRecord, RoundRecord } from './store/store.ts';
 
@@ -74,6 +77,8 @@ export class RoundDriver {
   /** When the last submission of each federation's open round was accepted (performance clock), for `/metrics`. */
   private readonly lastAccepted = new Map<string, { round: number; at: number }>();
   private stopped = false;
+  /** Secure aggregation rounds (set by the engine): sessions, the unmasked sum, the deadline while advertising. */
+  secure: SecureRounds | null = null;
 
   constructor(private readonly options: RoundDriverOptions) {
     this.ingest = new RoundIngest(options.store, AGGREGATION_STRATEGIES.fedavg());
@@ -162,7 +167,7 @@ export class RoundDriver {
         this.armPace(federationId, effect.at);
         return;
       case 'aggregate':
-        this.aggregate(federationId, effect.round);
+        this.aggregateNow(federationId, effect.round);
         return;
       case 'check-quorum':
         this.checkQuorum(federationId);
@@ -172,6 +177,11 @@ export class RoundDriver {
         return;
       case 'round-abandoned':
         this.ingest.forget(federationId);
+        this.secure?.forget(federationId);
+        return;
+      case 'round-opened':
+      case 'round-extended':
+        if (this.secure?.handles(this.options.store.getFederation(federationId))) this.secure.roundOpened(federationId, effect.round, effect.participants);
         return;
       default:
         return;
@@ -181,6 +191,13 @@ export class RoundDriver {
   /** Starts the next round if enough ready sites are connected (waiting -> training). */
   checkQuorum(federationId: string): void {
     if (this.stopped) return;
+    const federation = this.options.store.getFederation(federationId);
+    const dp = federation?.settings.privacy.differentialPrivacy;
+    if (federation?.status === 'waiting' && dp && federation.round < federation.settings.rounds && !roundFits(dp, federation.settings.rounds, ledgerOf(this.options.store.privacy.ledger(federationId)))) {
+      // Never exceed the privacy budget: stop rather than run a round it cannot pay for.
+      this.dispatch(federationId, { type: 'stop' }, 'coordinator', (_now, audit) => { audit('coordinator', 'privacy.budget-spent', federationId, { round: federation.round, epsilon: dp.epsilon, delta: dp.delta }); });
+      return;
+    }
     this.dispatch(federationId, { type: 'sites-ready', ready: this.options.presence.readySites(federationId) }, 'coordinator');
   }
 
@@ -191,6 +208,12 @@ export class RoundDriver {
     const federation = store.getFederation(federationId);
     const round = federation && federation.round > 0 ? store.getRound(federationId, federation.round) : null;
     if (!round) return;
+    if (this.secure?.handles(federation)) {
+      // A secure round closes once its sum is unmasked: its contributors are all the round waits for.
+      const contributors = this.secure.contributors(federationId, round.round);
+      if (contributors) this.dispatch(federationId, { type: 'submissions-in', submitted: contributors, active: contributors }, 'coordinator');
+      return;
+    }
     const revoked = new Set(store.listSites(federationId).filter((s) => s.revokedAt !== null).map((s) => s.id));
     const submitted = store.listSubmitters(federationId, round.round);
     this.dispatch(federationId, { type: 'submissions-in', submitted, active: round.participants.filter((id) => !revoked.has(id)) }, 'coordinator');
@@ -205,6 +228,7 @@ export class RoundDriver {
     this.deadlineTimers.delete(federationId);
     if (this.stopped) return;
     const { store, logger, presence } = this.options;
+    if (this.secure?.handles(store.getFederation(federationId)) && this.secure.onRoundDeadline(federationId, round)) return;
     const submissions = store.listSubmitters(federationId, round).length;
     const outcome = this.dispatch(federationId, { type: 'deadline', round, submissions, ready: presence.readySites(federationId) }, 'coordinator');
     if (!outcome.ok) return;
@@ -221,14 +245,20 @@ export class RoundDriver {
    * aggregating -> published: the round's aggregate (from the running sum, checked against the stored submissions),
    * divided, encoded and stored with the transition. A failure pauses the federation and tells the admin.
    */
-  private aggregate(federationId: string, round: number): void {
+  aggregateNow(federationId: string, round: number): void {
     const { store, logger } = this.options;
     const started = performance.now();
     const federation = store.getFederation(federationId);
-    if (!federation) return;
-    let aggregate;
+    if (federation?.status !== 'aggregating' || federation.round !== round) return;
+    let aggregate: RoundAggregate & { noiseMultiplier?: number | null };
     try {
-      aggregate = this.ingest.finish(federationId, round, moduleSpecOf(federation));
+      if (this.secure?.handles(federation)) {
+        const secure = this.secure.takeAggregate(federationId, round);
+        if (secure === 'pending') return; // computed again from the stored session; it calls back
+        aggregate = secure;
+      } else {
+        aggregate = federation.settings.privacy.differentialPrivacy ? dpCentralAggregate(store, federation, round) : this.ingest.finish(federationId, round, moduleSpecOf(federation));
+      }
     } catch (error) {
       // Submissions were validated on receipt, so this means a bug or a damaged store: pause and tell the admin.
       logger.error('aggregation failed; federation paused', { federation: federationId, round, error });
@@ -242,6 +272,7 @@ export class RoundDriver {
       store.insertGlobalModel({ federationId, round, weights: bytes, checksum, contributors: [...contributors], totalSamples, metrics: null, createdAt: now });
       aggregationMs = performance.now() - started;
       store.updateRound(federationId, round, { aggregationMs });
+      if (typeof aggregate.noiseMultiplier === 'number') recordPublishedRound(store, federation, round, aggregate.noiseMultiplier, contributors.length, now);
       const keep = this.options.keepSubmissionWeightsRounds;
       if (keep !== null) store.pruneSubmissionWeights(federationId, round - keep + 1);
     });
@@ -316,11 +347,13 @@ export class RoundDriver {
       if (graced) logger.info('open round resumed with a grace period for sites to reconnect', { federation: federation.id, round: federation.round, graceMs });
       this.resync(federation.id);
     }
+    this.secure?.recover();
   }
 
   /** Cancels every timer; no transition runs afterwards. */
   shutdown(): void {
     this.stopped = true;
+    this.secure?.shutdown();
     for (const timer of [...this.deadlineTimers.values(), ...this.paceTimers.values()]) timer.cancel();
     this.deadlineTimers.clear();
     this.paceTimers.clear();

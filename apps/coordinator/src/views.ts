@@ -11,18 +11,22 @@ import {
   type EvalMetrics,
   type FederationConfig,
   type FederationSummary,
+  type PrivacySpent,
   type RoundSummary,
   type RoundUpdate,
   type SiteSummary,
   type SubmissionSummary,
 } from '@facmic/protocol';
 import type { PresenceRegistry, SitePresence } from './presence.ts';
+import { privacySpentView } from './privacy-budget.ts';
 import type { CoordinatorStore, FederationRecord, GlobalModelRecord, RoundRecord, SiteRecord, SubmissionRecord, TrafficRecord } from './store/store.ts';
 
 /** Who takes part in, and who has submitted to, a federation's current round. */
 export interface RoundContext {
   readonly participants: readonly string[];
   readonly submitted: ReadonlySet<string>;
+  /** Differential privacy spent and the budget (null without it). */
+  readonly privacy: PrivacySpent | null;
 }
 
 export function roundUpdateView(federation: FederationRecord, siteId: string, context: RoundContext, readySites: number): RoundUpdate {
@@ -41,6 +45,7 @@ export function roundUpdateView(federation: FederationRecord, siteId: string, co
     submissions: underWay ? context.submitted.size : 0,
     quorum: federation.settings.quorum,
     readySites,
+    privacy: context.privacy,
   };
 }
 
@@ -62,6 +67,7 @@ export function federationConfigView(federation: FederationRecord): FederationCo
     module: { kind: s.method, featureDim: federation.encoder.featureDim },
     features: { referenceCount: federation.referenceCount, checksum: federation.featuresChecksum },
     hasGlobalTest: federation.hasGlobalTest,
+    privacy: s.privacy,
     createdAt: federation.createdAt,
   };
 }
@@ -90,6 +96,7 @@ export function federationSummaryView(
     submissions: underWay ? facts.context.submitted.size : 0,
     latestModelRound: latestModelRound(federation),
     latestGlobalMetrics: facts.latestGlobalMetrics,
+    privacy: facts.context.privacy,
     createdAt: federation.createdAt,
     updatedAt: federation.updatedAt,
   };
@@ -144,6 +151,9 @@ export function roundSummaryView(
 
 /** The views, with their inputs read from the store and the presence registry. */
 export class CoordinatorViews {
+  /** Sites whose masked inputs a secure round holds (they count as its submissions); set by the engine. */
+  secureInputs: ((federationId: string, round: number) => readonly string[]) | null = null;
+
   constructor(
     private readonly store: CoordinatorStore,
     private readonly presence: PresenceRegistry,
@@ -153,7 +163,9 @@ export class CoordinatorViews {
   roundContext(federation: FederationRecord): RoundContext {
     const round = federation.round > 0 ? this.store.getRound(federation.id, federation.round) : null;
     const submitted = new Set(round ? this.store.listSubmitters(federation.id, round.round) : []);
-    return { participants: round?.participants ?? [], submitted };
+    if (round && this.secureInputs) for (const id of this.secureInputs(federation.id, round.round)) submitted.add(id);
+    const privacy = federation.settings.privacy.differentialPrivacy ? privacySpentView(federation, this.store.privacy.ledger(federation.id)) : null;
+    return { participants: round?.participants ?? [], submitted, privacy };
   }
 
   roundUpdate(federation: FederationRecord, siteId: string, context: RoundContext): RoundUpdate {

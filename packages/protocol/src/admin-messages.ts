@@ -11,6 +11,7 @@ import {
   siteIdSchema,
   siteRoundMetricsSchema,
 } from './federation.ts';
+import { privacySpentSchema } from './privacy-settings.ts';
 import { sitePhaseSchema } from './site-messages.ts';
 
 /** `auth` of the Socket.IO handshake on `/admin`. */
@@ -41,6 +42,8 @@ export const federationSummarySchema = z.strictObject({
   latestModelRound: z.int().min(0),
   /** Global test metrics of the newest global model that has them (null without a global test set). */
   latestGlobalMetrics: evalMetricsSchema.nullable(),
+  /** Differential privacy spent so far and the budget (null without differential privacy). */
+  privacy: privacySpentSchema.nullable(),
   createdAt: z.number(),
   updatedAt: z.number(),
 });

@@ -14,6 +14,7 @@ import type {
   SiteSummary,
   AuditEntry,
 } from './admin-messages.ts';
+import type { SecureAggregationAnswer, SecureAggregationRequest } from './secure-aggregation-messages.ts';
 import type {
   ModelRequest,
   RoundUpdate,
@@ -35,6 +36,8 @@ export interface SiteServerEvents {
   'round:update': (update: RoundUpdate) => void;
   /** The coordinator closes this session for good (replaced, revoked, federation deleted). */
   'session:closed': (closed: SessionClosed) => void;
+  /** Secure aggregation: what the round's session asks of this site now (`secure-aggregation-messages.ts`). */
+  'secagg:request': (request: SecureAggregationRequest) => void;
 }
 
 /** Site -> coordinator. */
@@ -44,6 +47,8 @@ export interface SiteClientEvents {
   'features:get': (request: Record<string, never>, ack: (response: Ack<{ checksum: string; data: Uint8Array | ArrayBuffer }>) => void) => void;
   'model:get': (request: ModelRequest, ack: (response: Ack<{ round: number; checksum: string; data: Uint8Array | ArrayBuffer }>) => void) => void;
   'round:submit': (submission: Submission, ack: (response: Ack<{ round: number; checksum: string; duplicate: boolean }>) => void) => void;
+  /** Secure aggregation: the site's answer to a `secagg:request` (instead of `round:submit` in such a federation). */
+  'secagg:answer': (answer: SecureAggregationAnswer, ack: (response: Ack) => void) => void;
 }
 
 /** Coordinator -> admin dashboards (every connected admin gets every event). */
@@ -67,5 +72,5 @@ export interface AdminClientEvents {
   ) => void;
 }
 
-export const SITE_CLIENT_EVENT_NAMES = ['site:ready', 'site:status', 'features:get', 'model:get', 'round:submit'] as const satisfies readonly (keyof SiteClientEvents)[];
+export const SITE_CLIENT_EVENT_NAMES = ['site:ready', 'site:status', 'features:get', 'model:get', 'round:submit', 'secagg:answer'] as const satisfies readonly (keyof SiteClientEvents)[];
 export const ADMIN_CLIENT_EVENT_NAMES = ['federation:list', 'federation:get'] as const satisfies readonly (keyof AdminClientEvents)[];

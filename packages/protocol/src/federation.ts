@@ -1,6 +1,7 @@
 /** What a federation is: its settings (as an admin creates them) and the view every site receives. */
 import { z } from 'zod';
 import { base64Schema } from './binary.ts';
+import { privacySettingsSchema } from './privacy-settings.ts';
 
 /** Federation and site ids: lowercase slug, e.g. `demo-brain-tumor`, `fed-3k9x2m7q`. */
 export const idSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'ids are 1-64 lowercase letters, digits or dashes');
@@ -137,6 +138,8 @@ export const createFederationRequestSchema = z.strictObject({
   globalTest: globalTestSourceSchema.nullable().default(null),
   /** The encoder's dtype; omitted: the coordinator's model's recommended one (q8 when the model publishes it). */
   encoderDtype: encoderDtypeSchema.optional(),
+  /** Secure aggregation, differential privacy and the update encoding (`privacy-settings.ts`). */
+  privacy: privacySettingsSchema.prefault({}),
 }).refine((s) => s.minRoundSeconds < s.roundDeadlineSeconds, {
   error: 'the shortest round must be shorter than the round deadline',
   path: ['minRoundSeconds'],
@@ -194,6 +197,7 @@ export const federationConfigSchema = z.strictObject({
    */
   features: z.strictObject({ referenceCount: z.int().min(0), checksum: z.string() }),
   hasGlobalTest: z.boolean(),
+  privacy: privacySettingsSchema,
   createdAt: z.number(),
 });
 export type FederationConfig = z.infer<typeof federationConfigSchema>;

@@ -8,6 +8,7 @@ export * from './errors.ts';
 export * from './ack.ts';
 export * from './binary.ts';
 export * from './federation.ts';
+export * from './privacy-settings.ts';
 export * from './round-position.ts';
 export * from './site-messages.ts';
 export * from './admin-messages.ts';

@@ -202,3 +202,37 @@ export const secureAggregationRefusalSchema = z.strictObject({
   message: z.string().max(500),
 });
 export type SecureAggregationRefusal = z.infer<typeof secureAggregationRefusalSchema>;
+
+/**
+ * Differential privacy of a session's inputs (in `secagg:request` begin): each site clips its delta to `clipNorm`
+ * and, with distributed noise, adds N(0, (noiseMultiplier clipNorm)^2 / t) to it, t the roster's threshold.
+ */
+export const sessionPrivacySchema = z.strictObject({
+  clipNorm: z.number().positive(),
+  noiseMultiplier: z.number().positive(),
+  noise: z.enum(['central', 'distributed']),
+});
+export type SessionPrivacy = z.infer<typeof sessionPrivacySchema>;
+
+/**
+ * `secagg:request` (coordinator -> one site): what the coordinator asks of the site in the current phase of a round's
+ * session. Sent when the phase starts and again when the site reconnects (always the stored message, never a new one).
+ */
+export const secureAggregationRequestSchema = z.discriminatedUnion('phase', [
+  z.strictObject({ phase: z.literal('advertise-keys'), begin: secureAggregationBeginSchema, privacy: sessionPrivacySchema.nullable() }),
+  z.strictObject({ phase: z.literal('share-keys'), roster: keyRosterSchema }),
+  z.strictObject({ phase: z.literal('masked-input'), request: maskedInputRequestSchema }),
+  z.strictObject({ phase: z.literal('unmasking'), request: unmaskingRequestSchema }),
+]);
+export type SecureAggregationRequest = z.infer<typeof secureAggregationRequestSchema>;
+
+/** `secagg:answer` (site): its answer to the phase's request, or its refusal. Acked with `{}` or a refusal code. */
+export const secureAggregationAnswerSchema = z.discriminatedUnion('phase', [
+  z.strictObject({ phase: z.literal('advertise-keys'), message: advertiseKeysSchema }),
+  z.strictObject({ phase: z.literal('share-keys'), message: shareKeysSchema }),
+  z.strictObject({ phase: z.literal('masked-input'), message: maskedInputSchema }),
+  z.strictObject({ phase: z.literal('unmasking'), message: unmaskingResponseSchema }),
+  z.strictObject({ phase: z.literal('refusal'), message: secureAggregationRefusalSchema }),
+]);
+export type SecureAggregationAnswer = z.input<typeof secureAggregationAnswerSchema>;
+export type ParsedSecureAggregationAnswer = z.output<typeof secureAggregationAnswerSchema>;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ackSchema } from './ack.ts';
 import { binarySchema } from './binary.ts';
+import { privacySpentSchema } from './privacy-settings.ts';
 import {
   federationConfigSchema,
   federationIdSchema,
@@ -43,6 +44,8 @@ export const roundUpdateSchema = z.strictObject({
   submissions: z.int().min(0),
   quorum: z.int().min(1),
   readySites: z.int().min(0),
+  /** Differential privacy spent so far and the budget (null without differential privacy). */
+  privacy: privacySpentSchema.nullable(),
 });
 export type RoundUpdate = z.infer<typeof roundUpdateSchema>;
 

@@ -4,9 +4,12 @@
  * behaviour. Bump {@link PROTOCOL_VERSION} on any change a peer of the previous version would misread; raise
  * {@link MIN_PROTOCOL_VERSION} when this build stops understanding older peers.
  */
-export const PROTOCOL_VERSION = 2;
-/** Oldest peer version this build still talks to (2: federation settings carry `minRoundSeconds`, which 1 refuses). */
-export const MIN_PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/**
+ * Oldest peer version this build still talks to (3: the federation carries its privacy settings, and a secure
+ * aggregation round is answered with `secagg:answer` instead of `round:submit`, which a version-2 site cannot do).
+ */
+export const MIN_PROTOCOL_VERSION = 3;
 
 export type ProtocolVersionCheck =
   | { ok: true }

@@ -9,10 +9,12 @@ import {
   PROTOCOL_VERSION,
   readConnectError,
   roundUpdateSchema,
+  secureAggregationRequestSchema,
   sessionClosedSchema,
   sessionWelcomeSchema,
   SITE_NAMESPACE,
   type RoundUpdate,
+  type SecureAggregationRequest,
   type SessionWelcome,
   type SiteClientEvents,
   type SiteServerEvents,
@@ -57,6 +59,8 @@ export interface ConnectionHandlers {
   retrying(reason: string): void;
   welcome(welcome: SessionWelcome): void;
   roundUpdate(update: RoundUpdate): void;
+  /** Secure aggregation: the coordinator asks this site for the current phase of its round's session. */
+  secureRequest?(request: SecureAggregationRequest): void;
   /** The coordinator sent something that does not match the protocol (and that the site can ignore). */
   malformed(message: string): void;
 }
@@ -121,6 +125,11 @@ export class SiteConnection {
       const parsed = roundUpdateSchema.safeParse(payload);
       if (parsed.success) handlers.roundUpdate(parsed.data);
       else handlers.malformed('malformed round:update from the coordinator');
+    });
+    socket.on('secagg:request', (payload) => {
+      const parsed = secureAggregationRequestSchema.safeParse(payload);
+      if (parsed.success) handlers.secureRequest?.(parsed.data);
+      else handlers.malformed('malformed secagg:request from the coordinator');
     });
     socket.on('session:closed', (payload) => {
       const parsed = sessionClosedSchema.safeParse(payload);

@@ -23,6 +23,7 @@ const update = (over: Partial<RoundUpdate>): RoundUpdate => ({
   submissions: 1,
   quorum: 2,
   readySites: 3,
+  privacy: null,
   ...over,
 });
 

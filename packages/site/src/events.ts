@@ -84,6 +84,8 @@ export interface SiteEventMap {
   submitted: { round: number; sampleCount: number; bytes: number; checksum: string; duplicate: boolean; metrics: SiteRoundMetrics };
   /** The coordinator refused this round's weights (late, stale, ...); the site waits for the next round. */
   refused: { round: number; code: SiteErrorCode; message: string };
+  /** Secure aggregation: the site answered (or refused, with the reason) a phase of its round's session. */
+  secure: { round: number; session: string; phase: 'advertise-keys' | 'share-keys' | 'masked-input' | 'unmasking'; refused: string | null; message: string | null };
   /** An error; `fatal` ones end `run()`. */
   error: { code: SiteErrorCode; message: string; fatal: boolean };
   /** The client stopped. */

@@ -14,7 +14,7 @@ const settings = createFederationRequestSchema.parse({ name: 'F', classNames: ['
 const federation = {
   id: 'fed', name: 'F', classNames: settings.classNames, promptTemplate: settings.promptTemplate, prompts: settings.classNames, method: 'facmic', rounds: 3,
   training: settings.training, quorum: 1, roundDeadlineSeconds: 60, minRoundSeconds: 0, encoder: { modelId: 'test', hash: 'h', featureDim: DIM },
-  module: { kind: 'facmic', featureDim: DIM }, features: { referenceCount: 6, checksum: 'x' }, hasGlobalTest: false, createdAt: 0,
+  module: { kind: 'facmic', featureDim: DIM }, features: { referenceCount: 6, checksum: 'x' }, hasGlobalTest: false, createdAt: 0, privacy: settings.privacy,
 } as const satisfies FederationConfig;
 
 const rows = (n: number, offset: number) => Float32Array.from({ length: n * DIM }, (_, i) => Math.sin(i + offset));

@@ -9,7 +9,7 @@
  * pure), `train-round.ts` (one round of local work). The loop acts on the newest `round:update` snapshot only.
  */
 import type { AdamL2, ModuleState } from '@facmic/learning';
-import { siteReadyAckSchema, type FederationConfig, type RoundUpdate, type SessionWelcome } from '@facmic/protocol';
+import { decodeTensors, siteReadyAckSchema, type FederationConfig, type RoundUpdate, type SessionWelcome } from '@facmic/protocol';
 import { errorMessage, SiteConnection } from './connection.ts';
 import { decideRound } from './decide-round.ts';
 import {
@@ -25,6 +25,7 @@ import {
 } from './events.ts';
 import { prepareSite, type Prepared } from './prepare-site.ts';
 import { fetchModel, submitUpdate } from './requests.ts';
+import { SecureParticipant } from './secure-participant.ts';
 import { rowsOf } from './site-data.ts';
 import type { SiteClientOptions } from './site-options.ts';
 import { StatusReporter } from './status-reporter.ts';
@@ -56,6 +57,7 @@ export class SiteClient {
   private settle: { resolve: (r: SiteRunResult) => void; reject: (e: SiteError) => void } | null = null;
   private running: Promise<SiteRunResult> | null = null;
   private closed = false;
+  private readonly secure = new SecureParticipant({ connection: () => this.connection, federation: () => this.federation, siteId: () => this.welcome?.site.id ?? null, report: (report) => { this.events.emit('secure', report); }, onInput: (round, delta, weight) => { this.options.onSecureInput?.(round, delta, weight); } });
 
   constructor(private readonly options: SiteClientOptions) {
     this.status = new StatusReporter(
@@ -120,6 +122,7 @@ export class SiteClient {
       retrying: (reason) => { this.events.emit('connection', { connected: false, reason }); },
       welcome: (welcome) => { this.onWelcome(welcome); },
       roundUpdate: (update) => { this.onRoundUpdate(update); },
+      secureRequest: (request) => { this.secure.onRequest(request); },
       malformed: (message) => { this.events.emit('error', { code: 'PROTOCOL_VIOLATION', message, fatal: false }); },
     });
     this.connection.open();
@@ -303,7 +306,7 @@ export class SiteClient {
       globalState,
       optimizer,
       seed: (this.options.seed ?? 0) * 100_003 + round,
-      weightsDtype: this.options.weightsDtype ?? 'float32',
+      weightsDtype: this.options.weightsDtype ?? (federation.privacy.updateEncoding === 'float16' ? 'float16' : 'float32'),
       signal,
       onPhase: (phase, progress, message) => { this.status.set({ phase, progress, round, message }); },
       onEvaluated: (event) => { this.events.emit('evaluated', event); },
@@ -319,6 +322,14 @@ export class SiteClient {
     if (!connection?.connected) {
       this.status.set({ phase: 'submitting', progress: null, round: pending.round, message: 'waiting for the connection to come back' });
       return; // resubmitted after the next welcome
+    }
+    if (this.federation?.privacy.secureAggregation.enabled && this.cachedModel?.round === pending.round - 1) {
+      // Secure aggregation: the update is never sent; the round's session asks for its masked form.
+      this.secure.offer(pending.round, decodeTensors(pending.bytes).tensors, this.cachedModel.state, pending.sampleCount);
+      this.pending = null;
+      this.doneRounds.add(pending.round);
+      this.status.set({ phase: 'submitted', progress: null, round: pending.round, message: 'secure aggregation: only a masked form of the update is sent' });
+      return;
     }
     this.status.set({ phase: 'submitting', progress: null, round: pending.round, message: null });
     let answer;

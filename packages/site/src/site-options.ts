@@ -41,4 +41,9 @@ export interface SiteClientOptions {
   connection?: ConnectionOptions;
   /** Least time between two progress reports to the coordinator (default 500 ms; phase changes go at once). */
   statusIntervalMs?: number;
+  /**
+   * Measurements only (`npm run simulate`): called with the delta (after DP clipping and noise) and the weight this
+   * site encodes for a secure aggregation session. Never sent anywhere.
+   */
+  onSecureInput?: (round: number, delta: Float64Array, weight: number) => void;
 }

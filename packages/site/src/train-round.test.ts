@@ -37,6 +37,7 @@ const federation: FederationConfig = {
   module: { kind: 'facmic', featureDim: DIM },
   features: { referenceCount: 6, checksum: 'x' },
   hasGlobalTest: false,
+  privacy: settings.privacy,
   createdAt: 0,
 };
 const data: SiteData = {

@@ -10,9 +10,11 @@ import {
   PROTOCOL_VERSION,
   SITE_CLIENT_EVENT_NAMES,
   SITE_NAMESPACE,
+  secureAggregationAnswerSchema,
   siteHandshakeSchema,
   siteReadySchema,
   siteStatusSchema,
+  type SecureAggregationRequest,
   type SiteClientEvents,
   type SiteServerEvents,
 } from '@facmic/protocol';
@@ -177,11 +179,21 @@ export class SiteGateway {
       if (answer.ok) metrics.bytesSent(answer.data.byteLength);
       return answer;
     });
+    guard.on('secagg:answer', async (payload) => {
+      const parsed = parseMessage(secureAggregationAnswerSchema, payload);
+      if (!parsed.ok) return parsed;
+      if (!current()) return replacedAck;
+      return toAck(await engine.secureAnswer(siteId, sessionId, parsed.data), () => ({}));
+    });
     guard.on('round:submit', (payload) => {
       const received = performance.now();
       const parsed = parseSubmission(payload);
       if (!parsed.ok) return parsed;
       if (!current()) return replacedAck;
+      if (store.getFederation(federationId)?.settings.privacy.secureAggregation.enabled) {
+        // The coordinator never takes an individual update in the clear when the federation uses secure aggregation.
+        return { ok: false, code: 'NOT_A_PARTICIPANT', message: 'this federation uses secure aggregation: updates are answered through secagg:answer, never sent in the clear' };
+      }
       return engine.submitGrouped(siteId, federationId, parsed.data).then((outcome) => {
         const answer = toAck(outcome, (r) => ({ round: r.round, checksum: r.checksum, duplicate: r.duplicate }));
         metrics.submission(!answer.ok ? 'refused' : answer.duplicate ? 'duplicate' : 'accepted', parsed.data.weights.byteLength, performance.now() - received);
@@ -203,6 +215,11 @@ export class SiteGateway {
       socket.emit('session:closed', { code, message });
       socket.disconnect(true);
     }
+  }
+
+  /** Sends one site (every connection of it) the request of its secure aggregation session. */
+  secureRequest(siteId: string, request: SecureAggregationRequest): void {
+    for (const socket of this.namespace.sockets.values()) if (socket.data.siteId === siteId) socket.emit('secagg:request', request);
   }
 
   /**

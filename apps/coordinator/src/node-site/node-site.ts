@@ -35,6 +35,8 @@ export interface NodeSiteOptions {
   seed?: number;
   connection?: SiteClientOptions['connection'];
   signal?: AbortSignal;
+  /** Measurements only: the delta and weight this site encodes for secure aggregation (`SiteClientOptions`). */
+  onSecureInput?: SiteClientOptions['onSecureInput'];
 }
 
 
@@ -95,5 +97,6 @@ export function createNodeSite(options: NodeSiteOptions): SiteClient {
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.connection ? { connection: options.connection } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onSecureInput ? { onSecureInput: options.onSecureInput } : {}),
   });
 }

@@ -141,6 +141,37 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX submissions_by_arrival ON submissions(federation_id, round, seq, site_id, sample_count, checksum, bytes, dtype, metrics_json, received_at);
   `,
+  // 4 (issue 14): secure aggregation sessions (the coordinator's protocol state: public keys, ciphertexts addressed
+  // to other sites, the sets it fixed; never an update), their masked inputs (uniformly random words to anyone
+  // without the masks), and the privacy ledger (one row per round that released a noisy aggregate).
+  `
+  CREATE TABLE secagg_sessions (
+    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
+    round INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    session TEXT NOT NULL UNIQUE,
+    phase TEXT NOT NULL,
+    context_json TEXT NOT NULL,
+    state_json TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (federation_id, round, attempt)
+  ) STRICT;
+  CREATE TABLE secagg_masked_inputs (
+    session TEXT NOT NULL REFERENCES secagg_sessions(session) ON DELETE CASCADE,
+    site_id TEXT NOT NULL,
+    words BLOB NOT NULL,
+    PRIMARY KEY (session, site_id)
+  ) STRICT;
+  CREATE TABLE privacy_ledger (
+    federation_id TEXT NOT NULL REFERENCES federations(id) ON DELETE CASCADE,
+    round INTEGER NOT NULL,
+    noise_multiplier REAL NOT NULL,
+    contributors INTEGER NOT NULL,
+    epsilon_spent REAL NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (federation_id, round)
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

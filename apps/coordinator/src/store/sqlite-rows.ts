@@ -1,5 +1,5 @@
 /** Rows of the SQLite tables and their records (`store.ts`). */
-import type { AuditEntry, EvalMetrics, SiteRoundMetrics } from '@facmic/protocol';
+import { NO_PRIVACY, type AuditEntry, type EvalMetrics, type SiteRoundMetrics } from '@facmic/protocol';
 import type { FederationRecord, FederationSettingsRecord, GlobalModelRecord, RoundRecord, SiteRecord, SubmissionRecord } from './store.ts';
 
 export interface FederationRow {
@@ -80,7 +80,7 @@ export function federationFromRow(row: FederationRow): FederationRecord {
   return {
     id: row.id,
     // Settings added later read with their neutral value in rows written before them.
-    settings: { minRoundSeconds: 0, ...(JSON.parse(row.settings_json) as Partial<FederationSettingsRecord>) } as FederationSettingsRecord,
+    settings: { minRoundSeconds: 0, privacy: NO_PRIVACY, ...(JSON.parse(row.settings_json) as Partial<FederationSettingsRecord>) } as FederationSettingsRecord,
     encoder: JSON.parse(row.encoder_json) as FederationRecord['encoder'],
     featuresChecksum: row.features_checksum,
     referenceCount: row.reference_count,

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { crc32Hex, type AuditEntry, type EvalMetrics } from '@facmic/protocol';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.ts';
+import { createPrivacyStore, type PrivacyStore } from './privacy-store.ts';
 import {
   auditFromRow,
   federationFromRow,
@@ -60,6 +61,7 @@ export function openSqliteStore(location: string): CoordinatorStore {
 class SqliteStore implements CoordinatorStore {
   private readonly statements = new Map<string, Database.Statement>();
   private submissionSeq: number;
+  readonly privacy: PrivacyStore;
 
   constructor(
     private readonly db: Database.Database,
@@ -67,6 +69,7 @@ class SqliteStore implements CoordinatorStore {
   ) {
     const row = db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM submissions').get() as { seq: number };
     this.submissionSeq = row.seq;
+    this.privacy = createPrivacyStore(db);
   }
 
   private stmt(sql: string): Database.Statement {

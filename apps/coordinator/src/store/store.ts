@@ -9,10 +9,12 @@ import type {
   EvalMetrics,
   FederatedMethod,
   FederationStatus,
+  PrivacySettings,
   RoundStatus,
   SiteRoundMetrics,
   TrainingSettings,
 } from '@facmic/protocol';
+import type { PrivacyStore } from './privacy-store.ts';
 
 /** What an admin chose at creation (and may partly change later). */
 export interface FederationSettingsRecord {
@@ -26,6 +28,8 @@ export interface FederationSettingsRecord {
   roundDeadlineSeconds: number;
   /** Shortest round in seconds (0: none). Federations stored before this setting existed read as 0. */
   minRoundSeconds: number;
+  /** Secure aggregation, differential privacy, update encoding. Federations stored before read as none (all off). */
+  privacy: PrivacySettings;
 }
 
 /** The federation's place in its life cycle. */
@@ -170,5 +174,7 @@ export interface CoordinatorStore {
 
   /** Every row of every table, blobs replaced by their checksum (tests compare snapshots). */
   snapshot(): Record<string, unknown[]>;
+  /** Secure aggregation sessions and the privacy ledger (`privacy-store.ts`). */
+  readonly privacy: PrivacyStore;
   close(): void;
 }

@@ -23,6 +23,7 @@ const summary = (over: Partial<FederationSummary> = {}): FederationSummary => ({
   latestGlobalMetrics: { accuracy: 0.4125, balancedAccuracy: 0.4, samples: 40 },
   createdAt: 0,
   updatedAt: 0,
+  privacy: null,
   ...over,
 });
 

@@ -1,5 +1,5 @@
 /** Plain-data fixtures for the web app's component tests (rendered to static markup, no browser). */
-import type { CoordinatorInfo, FederationConfig, RoundUpdate } from '@facmic/protocol';
+import { NO_PRIVACY, type CoordinatorInfo, type FederationConfig, type RoundUpdate } from '@facmic/protocol';
 import type { SiteSession } from '../lib/site-session.ts';
 
 export function federationFixture(over: Partial<FederationConfig> = {}): FederationConfig {
@@ -24,6 +24,7 @@ export function federationFixture(over: Partial<FederationConfig> = {}): Federat
     module: { kind: 'facmic', featureDim: 512 },
     features: { referenceCount: 64, checksum: 'abc' },
     hasGlobalTest: true,
+    privacy: NO_PRIVACY,
     createdAt: 0,
     ...over,
   };
@@ -62,6 +63,7 @@ export function roundFixture(over: Partial<RoundUpdate> = {}): RoundUpdate {
     submissions: 1,
     quorum: 1,
     readySites: 1,
+    privacy: null,
     ...over,
   };
 }

@@ -155,8 +155,9 @@ function keyHolders(state: SecureAggregationServerState): string[] {
 
 function wordsOf(bytes: Uint8Array): Uint32Array {
   assertLittleEndian();
-  // A Node Buffer may start at any offset of its pool: copy when the words would be misaligned.
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  // A Node Buffer may start at any offset of its pool: copy when the words would be misaligned (a copy through the
+  // Uint8Array constructor: Buffer's own slice() is a view of the same, misaligned bytes).
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
   return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
 }
 

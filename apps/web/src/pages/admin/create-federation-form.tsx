@@ -202,6 +202,73 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
           {text('weightDecay', 'Weight decay', 'L2 penalty added to the gradient.', { inputMode: 'decimal' })}
         </div>
       </details>
+      <fieldset data-testid="privacy-settings">
+        <legend>Privacy</legend>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={form.secureAggregation}
+            onChange={(e) => {
+              set('secureAggregation', e.target.checked);
+            }}
+          />{' '}
+          Secure aggregation: the coordinator sees only the sum of the hospitals’ updates, never one hospital’s
+        </label>
+        {form.secureAggregation &&
+          text(
+            'threshold',
+            'Fewest hospitals in a sum (t)',
+            'A round’s sum must hold at least this many hospitals, and this many must still answer to finish it: if one drops out after the keys are exchanged, the others let the coordinator remove its masks. Empty: more than half of the round’s hospitals (a smaller value is raised to that, so two groups of hospitals can never each unmask one).',
+            { inputMode: 'numeric', placeholder: 'more than half' },
+          )}
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={form.dpOn}
+            onChange={(e) => {
+              set('dpOn', e.target.checked);
+            }}
+          />{' '}
+          Differential privacy: a stated limit on what the published models reveal about any one hospital
+        </label>
+        {form.dpOn && (
+          <div className="form-grid">
+            {text('dpEpsilon', 'Privacy budget ε (whole federation)', 'Smaller is more private and noisier; 1 to 10 is common. The coordinator stops the federation rather than spend more.', { inputMode: 'decimal' })}
+            {text('dpDelta', 'Privacy δ', 'The small chance the guarantee does not hold; 0.00001 is common.', { inputMode: 'decimal' })}
+            {text('dpClip', 'Update size limit', 'Each hospital’s change to the model is scaled down to at most this size (L2 norm) before noise is added.', { inputMode: 'decimal' })}
+            {form.secureAggregation && (
+              <div className="field">
+                <label htmlFor={`${id}-noise`}>Who adds the noise</label>
+                <select
+                  id={`${id}-noise`}
+                  value={form.dpNoise}
+                  onChange={(e) => {
+                    set('dpNoise', e.target.value as FormState['dpNoise']);
+                  }}
+                >
+                  <option value="central">the coordinator (central)</option>
+                  <option value="distributed">every hospital its share (distributed: nobody sees a noise-free sum)</option>
+                </select>
+              </div>
+            )}
+          </div>
+        )}
+        {!form.secureAggregation && (
+          <div className="field">
+            <label htmlFor={`${id}-encoding`}>Update size on the wire</label>
+            <select
+              id={`${id}-encoding`}
+              value={form.updateEncoding}
+              onChange={(e) => {
+                set('updateEncoding', e.target.value as FormState['updateEncoding']);
+              }}
+            >
+              <option value="float32">32-bit (exact)</option>
+              <option value="float16">16-bit (half the upload)</option>
+            </select>
+          </div>
+        )}
+      </fieldset>
       <fieldset>
         <legend>Reference set</legend>
         <p className="small muted">

@@ -25,6 +25,23 @@ describe('the create-federation form', () => {
     expect(createFederationRequestSchema.safeParse(request).success).toBe(true);
   });
 
+  it('builds the privacy settings: secure aggregation with its threshold, differential privacy with its budget', async () => {
+    expect(checkForm({ ...filled, secureAggregation: true, threshold: '1', dpOn: true, dpEpsilon: '0' })).toEqual({
+      threshold: 'Leave it empty for “more than half”, or give a whole number of hospitals from 2 to 100.',
+      dpEpsilon: 'Give a number above 0 (smaller is more private; 1 to 10 is common).',
+    });
+    const request = await buildRequest({ ...filled, secureAggregation: true, threshold: '3', dpOn: true, dpNoise: 'distributed' });
+    expect(request.privacy).toEqual({
+      secureAggregation: { enabled: true, threshold: 3 },
+      differentialPrivacy: { epsilon: 8, delta: 1e-5, clipNorm: 0.05, noise: 'distributed' },
+      updateEncoding: 'float32',
+    });
+    expect(createFederationRequestSchema.safeParse(request).success).toBe(true);
+    // Distributed noise needs secure aggregation: without it the form asks the coordinator for central noise.
+    expect((await buildRequest({ ...filled, dpOn: true, dpNoise: 'distributed' })).privacy?.differentialPrivacy?.noise).toBe('central');
+    expect(fieldOfPath(['privacy', 'secureAggregation', 'threshold'], filled)).toBe('threshold');
+  });
+
   it('attaches the coordinator’s refusals to the fields they name', () => {
     expect(fieldOfPath(['training', 'optimizer', 'betas', 1], filled)).toBe('beta2');
     expect(fieldOfPath(['reference', 'path'], { referenceKind: 'folder', testKind: 'none' })).toBe('referencePath');

@@ -57,6 +57,16 @@ export interface FormState {
   testPerClass: string;
   testPath: string;
   testFiles: { file: File; label: string }[];
+  /** Privacy (`privacy` of the request). */
+  secureAggregation: boolean;
+  /** '' = the default: more than half of the round's hospitals. */
+  threshold: string;
+  dpOn: boolean;
+  dpEpsilon: string;
+  dpDelta: string;
+  dpClip: string;
+  dpNoise: 'central' | 'distributed';
+  updateEncoding: 'float32' | 'float16';
 }
 
 /** Fields that can be wrong, in the order they appear on the form (the first wrong one gets the focus). */
@@ -82,6 +92,10 @@ export const FORM_FIELDS = [
   'testPerClass',
   'testPath',
   'testFiles',
+  'threshold',
+  'dpEpsilon',
+  'dpDelta',
+  'dpClip',
 ] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 export type FieldErrors = Partial<Record<FormField, string>>;
@@ -112,6 +126,10 @@ export const FIELD_LABELS: Readonly<Record<FormField, string>> = {
   testPerClass: 'Test images per class',
   testPath: 'Test folder',
   testFiles: 'Test files',
+  threshold: 'Fewest hospitals in a sum (t)',
+  dpEpsilon: 'Privacy budget ε',
+  dpDelta: 'Privacy δ',
+  dpClip: 'Update size limit',
 };
 
 export const INITIAL_FORM: FormState = {
@@ -140,6 +158,14 @@ export const INITIAL_FORM: FormState = {
   testPerClass: '10',
   testPath: '',
   testFiles: [],
+  secureAggregation: false,
+  threshold: '',
+  dpOn: false,
+  dpEpsilon: '8',
+  dpDelta: '0.00001',
+  dpClip: '0.05',
+  dpNoise: 'central',
+  updateEncoding: 'float32',
 };
 
 export function parseClassList(text: string): string[] {
@@ -216,6 +242,12 @@ export function checkForm(form: FormState): FieldErrors {
   if (form.testKind === 'folder') set('testPath', form.testPath.trim() === '' ? 'Give the folder’s path on the coordinator’s computer.' : null);
   if (form.testKind === 'images') set('testFiles', form.testFiles.length === 0 ? 'Choose a folder with one sub-folder per class.' : null);
   if (form.testKind === 'features') set('testFiles', form.testFiles.length === 0 ? 'Choose the features file.' : null);
+  if (form.secureAggregation && form.threshold.trim() !== '') set('threshold', wholeNumber(form.threshold, 2, 100, 'Leave it empty for “more than half”, or give a whole number of hospitals from 2 to 100.'));
+  if (form.dpOn) {
+    set('dpEpsilon', decimal(form.dpEpsilon, (v) => v > 0 && v <= 1000, 'Give a number above 0 (smaller is more private; 1 to 10 is common).'));
+    set('dpDelta', decimal(form.dpDelta, (v) => v > 0 && v < 1, 'Give a small number above 0 and below 1 (0.00001 is common).'));
+    set('dpClip', decimal(form.dpClip, (v) => v > 0 && v <= 1e6, 'Give a number above 0: the largest size of one hospital’s change to the model.'));
+  }
   return errors;
 }
 
@@ -240,6 +272,8 @@ export function fieldOfPath(path: readonly PropertyKey[], form: Pick<FormState, 
       return second === 'localEpochs' ? 'localEpochs' : second === 'stepsPerRound' ? 'stepsPerRound' : second === 'batchSize' ? 'batchSize' : second === 'optimizer' ? optimizerField(path) : null;
     case 'reference':
       return form.referenceKind === 'generated' ? 'referenceCount' : form.referenceKind === 'folder' ? 'referencePath' : 'referenceFiles';
+    case 'privacy':
+      return path.map(String).includes('threshold') ? 'threshold' : path.map(String).includes('epsilon') ? 'dpEpsilon' : path.map(String).includes('delta') ? 'dpDelta' : path.map(String).includes('clipNorm') ? 'dpClip' : null;
     case 'globalTest':
       return form.testKind === 'generated' ? 'testPerClass' : form.testKind === 'folder' ? 'testPath' : form.testKind === 'none' ? null : 'testFiles';
     default:
@@ -314,5 +348,10 @@ export async function buildRequest(form: FormState): Promise<CreateFederationReq
     },
     reference,
     globalTest,
+    privacy: {
+      secureAggregation: { enabled: form.secureAggregation, threshold: form.secureAggregation && form.threshold.trim() !== '' ? num(form.threshold) : null },
+      differentialPrivacy: form.dpOn ? { epsilon: num(form.dpEpsilon), delta: num(form.dpDelta), clipNorm: num(form.dpClip), noise: form.secureAggregation ? form.dpNoise : 'central' } : null,
+      updateEncoding: form.updateEncoding,
+    },
   };
 }

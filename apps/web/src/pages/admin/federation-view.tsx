@@ -12,6 +12,7 @@ import { FULL_CLIP_BYTES, globalSeries, reductionFactor, roundClosing, roundTraf
 import { AuditLog } from './audit-log.tsx';
 import { SitesPanel } from './sites-panel.tsx';
 import type { FederationLive } from './use-admin-live.ts';
+import { privacySettingsWords, privacySpentLine } from '../../lib/privacy-words.ts';
 
 const STATUS_TONE: Readonly<Record<string, 'ok' | 'warn' | 'danger' | 'info' | undefined>> = {
   waiting: undefined,
@@ -122,6 +123,13 @@ export function FederationView({ api, federation, onChanged }: { api: AdminApi; 
             {getMethod(config.method).label} · classes: {config.classNames.join(', ')} · model {config.encoder.modelId} · rounds of {roundWork(config.training)},
             learning rate {config.training.optimizer.learningRate} · deadline {formatDuration(config.roundDeadlineSeconds)}
             {config.minRoundSeconds > 0 ? ` · rounds last at least ${config.minRoundSeconds} s` : ''} · {config.features.referenceCount} reference images
+            {' · '}
+            {privacySettingsWords(config.privacy).join(' · ')}
+          </p>
+        )}
+        {summary.privacy && (
+          <p className="small" data-testid="privacy-spent">
+            {privacySpentLine(summary.privacy)}
           </p>
         )}
         <RoundTimeline rounds={rounds} total={summary.totalRounds} current={summary.round} status={summary.status} />

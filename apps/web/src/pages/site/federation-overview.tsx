@@ -4,6 +4,7 @@ import { modelMeaningForClinicians } from '../../components/model-meaning.tsx';
 import { TechnicalDetails } from '../../components/technical-details.tsx';
 import { countOf, formatBytes, formatCount, formatDuration } from '../../lib/format.ts';
 import { roundWork } from '../../lib/round-words.ts';
+import { privacySettingsWords } from '../../lib/privacy-words.ts';
 
 /** What the hospital sees before and while taking part: the federation's settings and what leaves the browser. */
 export function FederationOverview({ federation, info }: { federation: FederationConfig | null; info: CoordinatorInfo | null }) {
@@ -43,13 +44,22 @@ export function FederationOverview({ federation, info }: { federation: Federatio
         </dd>
         <dt>Needs</dt>
         <dd>at least {countOf(federation.quorum, 'hospital')} per round</dd>
+        <dt>Privacy</dt>
+        <dd data-testid="privacy-settings">
+          {privacySettingsWords(federation.privacy).map((line) => (
+            <span key={line} className="field-help">
+              {line}
+            </span>
+          ))}
+        </dd>
       </dl>
       <div className="privacy-notes">
         <div className="notice notice-ok">
           <strong className="notice-title">Leaves this browser</strong>
           <ul className="small">
             <li>
-              The small model’s weights after each round: {formatCount(values)} numbers, about {formatBytes(values * 4)}
+              {federation.privacy.secureAggregation.enabled ? 'A masked form of the small model’s weights after each round (only the sum of all hospitals’ can be read)' : 'The small model’s weights after each round'}:{' '}
+              {formatCount(values)} numbers, about {formatBytes(values * 4)}
             </li>
             <li>How many training images you have (to weight the average)</li>
             <li>Accuracy on your test images, and progress (e.g. “training, 40 %”)</li>

@@ -2,6 +2,7 @@ import type { FederationConfig } from '@facmic/protocol';
 import { LineChart } from '../../charts/line-chart.tsx';
 import { Badge, downloadText, ProgressBar } from '../../components/ui.tsx';
 import { countOf, formatBytes, formatCount, formatDuration, formatPercent, formatRate, formatRelative } from '../../lib/format.ts';
+import { privacySpentLine } from '../../lib/privacy-words.ts';
 import { siteReportCsv } from '../../lib/site-report.ts';
 import type { SiteSession } from '../../lib/site-session.ts';
 import { useNow } from '../../components/use-now.ts';
@@ -30,6 +31,11 @@ export function RoundsPanel({ view, session, federation }: { view: SiteView; ses
         )}
         {round && <RoundStatusBadge status={round.status} />}
       </div>
+      {round?.privacy && (
+        <p className="small" data-testid="privacy-spent">
+          {privacySpentLine(round.privacy)}
+        </p>
+      )}
       {dataset && (
         <p className="small" data-testid="dataset-summary">
           {formatCount(dataset.counts.train)} training and {formatCount(dataset.counts.test)} test images ({formatCount(dataset.counts.validation)} kept aside).{' '}

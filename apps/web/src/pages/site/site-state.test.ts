@@ -20,6 +20,7 @@ const round = (over: Partial<RoundUpdate> = {}): RoundUpdate => ({
   submissions: 1,
   quorum: 2,
   readySites: 3,
+  privacy: null,
   ...over,
 });
 

@@ -113,6 +113,9 @@ export function reduceSiteEvent(view: SiteView, event: SiteEventMessage, now = D
       return view;
     case 'refused':
       return { ...view, refused: { round: event.data.round, message: event.data.message } };
+    case 'secure':
+      // An honest site refuses what would unmask one hospital; the page says so in plain words.
+      return event.data.refused === null ? view : { ...view, refused: { round: event.data.round, message: `this hospital refused a secure aggregation request (${event.data.refused}): ${event.data.message ?? ''}` } };
     case 'error':
       return withError(view, event.data, now);
     case 'finished':
