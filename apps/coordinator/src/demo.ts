@@ -11,7 +11,7 @@ export const DEMO_FEDERATION_ID = 'demo-brain-tumor';
  * Brain-tumor-like: the 4 classes of the paper's brain tumor MRI data (folder names such as `glioma_tumor` match
  * them), generated reference and global test images, the paper's optimiser, its local round (199 steps of 32 images)
  * and its 50 rounds, quorum 2 (a third hospital joins from the next round). Paced for people watching: a round lasts
- * at least 6 s even when every update is in sooner. A 199-step round took 15 to 63 s of Node WASM per site on a loaded
+ * at least 6 s even when every update is in sooner. A 199-step round took 15 to 132 s of Node WASM per site on a loaded
  * 2-core machine (issue 9's measurements), so a hospital that drops out holds a round up for 300 s at most, the
  * deadline leaving time for a slow tab rather than closing without it.
  */

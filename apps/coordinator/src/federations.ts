@@ -81,13 +81,14 @@ export class FederationService {
    * changes nothing) and stays listed. Audited as `demo.run-started`. A request while a run is being created gets
    * that run.
    */
-  startDemoRun(actor: string): Promise<Outcome<StartedDemoRun>> {
+  startDemoRun(actor: string, stepsPerRound?: number): Promise<Outcome<StartedDemoRun>> {
     if (this.demoRunStarting) return this.demoRunStarting;
     const starting = (async (): Promise<Outcome<StartedDemoRun>> => {
       const previousId = this.demoFederationId();
       let run = 1;
       while (this.options.store.getFederation(demoRunId(run)) || this.creating.has(demoRunId(run))) run++;
-      const created = await this.create(demoRunSettings(run), actor, { id: demoRunId(run), isDemo: true });
+      const settings = demoRunSettings(run);
+      const created = await this.create(stepsPerRound === undefined ? settings : { ...settings, training: { ...settings.training, stepsPerRound } }, actor, { id: demoRunId(run), isDemo: true });
       if (!created.ok) return created;
       const record = created.federation;
       for (const name of DEMO_HOSPITAL_NAMES) {

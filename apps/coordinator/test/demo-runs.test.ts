@@ -113,6 +113,14 @@ describe('demo runs', () => {
     expect((await audit('demo-brain-tumor-2')).filter((e) => e.action === 'federation.stopped')).toHaveLength(1);
     expect((await info()).demoFederationId).toBe('demo-brain-tumor-3');
   });
+
+  it('takes a shorter round for a run when asked, and refuses a bad one', async () => {
+    const short = await apiParsed(demoRunStartedSchema, t.url, '/api/demo/runs', { method: 'POST', body: { stepsPerRound: 2 }, token: t.adminToken }, 201);
+    expect(short.run.federation.config.training).toMatchObject({ stepsPerRound: 2, localEpochs: null, batchSize: DEMO_FEDERATION.training.batchSize });
+    expect(DEMO_FEDERATION.training.stepsPerRound).toBe(199);
+    const bad = await fetch(`${t.url}/api/demo/runs`, { method: 'POST', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ stepsPerRound: 0 }) });
+    expect(bad.status).toBe(400);
+  });
 });
 
 describe('FederationService.startDemoRun', () => {

@@ -57,7 +57,10 @@ export const federationDetailSchema = z.strictObject({
 export type FederationDetail = z.infer<typeof federationDetailSchema>;
 
 /** Body of `POST /api/demo/runs`: a fresh run of the coordinator's demo federation (its settings are fixed). */
-export const startDemoRunRequestSchema = z.strictObject({});
+export const startDemoRunRequestSchema = z.strictObject({
+  /** Steps per local round of this run (default the demo's, the paper's 199): a shorter demo for a slow machine or a test. */
+  stepsPerRound: z.int().min(1).max(1_000_000).optional(),
+});
 export type StartDemoRunRequest = z.infer<typeof startDemoRunRequestSchema>;
 
 /**

@@ -127,7 +127,11 @@ export const createFederationRequestSchema = z.strictObject({
   training: trainingSchema.prefault({}),
   /** Fewest sites a round needs: a round starts with at least this many ready sites and publishes with this many submissions. */
   quorum: z.int().min(1).max(10_000).default(2),
-  /** Seconds a round stays open for submissions. */
+  /**
+   * Seconds a round stays open for submissions. The default leaves a slow site time for the paper's 199 steps of 32:
+   * one such round (D 512, FACMIC with LMMD, evaluation included) took 15 to 132 s per site in Node WASM on a 2-core
+   * machine at load 6 (issue 9, `simulate` on the Brain Tumor folders), so 600 s is 4.5x the slowest measured.
+   */
   roundDeadlineSeconds: z.int().min(1).max(7 * 24 * 3600).default(600),
   /**
    * Shortest round (seconds): a round whose updates are all in sooner stays open until then, so people can follow

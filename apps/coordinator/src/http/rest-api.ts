@@ -154,8 +154,8 @@ export function createRestApi(options: RestApiOptions): Router {
 
   // A fresh run of the demo federation, made the current demo (the previous run is stopped and stays listed).
   router.post('/demo/runs', async (req, res) => {
-    parse(startDemoRunRequestSchema, req.body ?? {}, 'demo run');
-    const { record, hospitals, previous } = unwrap(await federations.startDemoRun('admin'));
+    const request = parse(startDemoRunRequestSchema, req.body ?? {}, 'demo run');
+    const { record, hospitals, previous } = unwrap(await federations.startDemoRun('admin', request.stepsPerRound));
     const answer: DemoRunStarted = {
       run: { federation: detailOf(record), hospitals },
       previous: previous ? views.federationSummary(previous) : null,
