@@ -23,6 +23,10 @@ import type { CoordinatorStore, FederationRecord, GlobalModelRecord, RoundRecord
 export interface RoundContext {
   readonly participants: readonly string[];
   readonly submitted: ReadonlySet<string>;
+  /** Ready sites of the federation, counted once for all the sites' updates (not once per site). */
+  readonly readySites?: number;
+  /** The participants as a set, for the same reason. */
+  readonly participantSet?: ReadonlySet<string>;
 }
 
 export function roundUpdateView(federation: FederationRecord, siteId: string, context: RoundContext, readySites: number): RoundUpdate {
@@ -35,7 +39,7 @@ export function roundUpdateView(federation: FederationRecord, siteId: string, co
     totalRounds: federation.settings.rounds,
     deadline: federation.deadline,
     latestModelRound: latestModelRound(federation),
-    participating: underWay && context.participants.includes(siteId),
+    participating: underWay && (context.participantSet ? context.participantSet.has(siteId) : context.participants.includes(siteId)),
     submitted: underWay && context.submitted.has(siteId),
     participants: underWay ? context.participants.length : 0,
     submissions: underWay ? context.submitted.size : 0,
@@ -153,11 +157,12 @@ export class CoordinatorViews {
   roundContext(federation: FederationRecord): RoundContext {
     const round = federation.round > 0 ? this.store.getRound(federation.id, federation.round) : null;
     const submitted = new Set(round ? this.store.listSubmitters(federation.id, round.round) : []);
-    return { participants: round?.participants ?? [], submitted };
+    const participants = round?.participants ?? [];
+    return { participants, submitted, readySites: this.presence.readySites(federation.id).length, participantSet: new Set(participants) };
   }
 
   roundUpdate(federation: FederationRecord, siteId: string, context: RoundContext): RoundUpdate {
-    return roundUpdateView(federation, siteId, context, this.presence.readySites(federation.id).length);
+    return roundUpdateView(federation, siteId, context, context.readySites ?? this.presence.readySites(federation.id).length);
   }
 
   /** The `round:update` of one site, or null when the site or its federation is gone. */
