@@ -8,7 +8,10 @@
  *   the round trip until the worker's answer (what the ack would wait for).
  * It also reports the total CPU per update of both ways (on a 2-core machine the worker competes with the sites).
  */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { buildSync } from 'esbuild';
 import { AGGREGATION_STRATEGIES, isCounterEntry, moduleTensorSpec } from '@facmic/learning/plain';
 import { decodeTensors, encodeTensors, type TensorSet } from '@facmic/protocol';
 
@@ -49,7 +52,10 @@ for (let k = 0; k < UPDATES; k++) {
 const inlineCpu = (cpuMs() - inlineCpu0) / UPDATES;
 
 // ---- worker -----------------------------------------------------------------------------------------------------
-const worker = new Worker(new URL('./offload-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+// The worker runs the same TypeScript, bundled once (workers do not inherit tsx's loader).
+const workerFile = join(process.cwd(), 'node_modules', '.cache', 'facmic-load', 'offload-worker.mjs');
+buildSync({ entryPoints: [fileURLToPath(new URL('./offload-worker.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: workerFile, logLevel: 'error' });
+const worker = new Worker(workerFile);
 const ask = (bytes: Uint8Array) =>
   new Promise<number>((resolve) => {
     const t = performance.now();
