@@ -18,6 +18,7 @@ import { SiteGateway } from './gateways/site-gateway.ts';
 import { createRestApi } from './http/rest-api.ts';
 import { applySecurityHeaders, mountStatic } from './http/static.ts';
 import type { Logger } from './logger.ts';
+import { LoadWatch } from './load-watch.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { FailureLimiter } from './rate-limit.ts';
 import type { CoordinatorStore } from './store/store.ts';
@@ -138,8 +139,9 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   if (config.trustProxy) app.set('trust proxy', true);
   applySecurityHeaders(app, config);
 
+  const load = new LoadWatch(logger);
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, uptimeSeconds: (Date.now() - metrics.startedAt) / 1000, federations: store.listFederations().length });
+    res.json({ ok: true, uptimeSeconds: (Date.now() - metrics.startedAt) / 1000, federations: store.listFederations().length, load: load.status() });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.render());
@@ -235,6 +237,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     },
     async close() {
       metrics.stop();
+      load.stop();
       sites.close();
       await engine.shutdown();
       // Socket.IO closes every client, then the HTTP server; idle keep-alive HTTP connections would hold that up.

@@ -27,6 +27,10 @@ export interface RoundContext {
   readonly submitted: ReadonlySet<string>;
   /** Differential privacy spent and the budget (null without it). */
   readonly privacy: PrivacySpent | null;
+  /** Ready sites of the federation, counted once for all the sites' updates (not once per site). */
+  readonly readySites?: number;
+  /** The participants as a set, for the same reason. */
+  readonly participantSet?: ReadonlySet<string>;
 }
 
 export function roundUpdateView(federation: FederationRecord, siteId: string, context: RoundContext, readySites: number): RoundUpdate {
@@ -39,7 +43,7 @@ export function roundUpdateView(federation: FederationRecord, siteId: string, co
     totalRounds: federation.settings.rounds,
     deadline: federation.deadline,
     latestModelRound: latestModelRound(federation),
-    participating: underWay && context.participants.includes(siteId),
+    participating: underWay && (context.participantSet ? context.participantSet.has(siteId) : context.participants.includes(siteId)),
     submitted: underWay && context.submitted.has(siteId),
     participants: underWay ? context.participants.length : 0,
     submissions: underWay ? context.submitted.size : 0,
@@ -165,11 +169,12 @@ export class CoordinatorViews {
     const submitted = new Set(round ? this.store.listSubmitters(federation.id, round.round) : []);
     if (round && this.secureInputs) for (const id of this.secureInputs(federation.id, round.round)) submitted.add(id);
     const privacy = federation.settings.privacy.differentialPrivacy ? privacySpentView(federation, this.store.privacy.ledger(federation.id)) : null;
-    return { participants: round?.participants ?? [], submitted, privacy };
+    const participants = round?.participants ?? [];
+    return { participants, submitted, privacy, readySites: this.presence.readySites(federation.id).length, participantSet: new Set(participants) };
   }
 
   roundUpdate(federation: FederationRecord, siteId: string, context: RoundContext): RoundUpdate {
-    return roundUpdateView(federation, siteId, context, this.presence.readySites(federation.id).length);
+    return roundUpdateView(federation, siteId, context, context.readySites ?? this.presence.readySites(federation.id).length);
   }
 
   /** The `round:update` of one site, or null when the site or its federation is gone. */

@@ -82,6 +82,8 @@ function start(options: SitesStart): void {
     let ready = false;
     let working: number | null = null;
     let finished = false;
+    /** Counts connections: work begun on an earlier one is dropped (its ack may never come), as a real site does. */
+    let connection = 0;
     const done = new Set<number>();
 
     const act = (update: RoundUpdate) => {
@@ -98,11 +100,13 @@ function start(options: SitesStart): void {
 
     const takePart = async (round: number, modelRound: number) => {
       working = round;
+      const on = connection;
       try {
         const model = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('model:get', { round: modelRound })) as { ok: boolean; code?: string };
         if (!model.ok) throw new Error(`model:get refused: ${model.code ?? '?'}`);
         const [min, max] = options.trainMs;
         await new Promise((resolve) => setTimeout(resolve, min + Math.random() * (max - min)));
+        if (on !== connection) return;
         const update = pool[(index * 31 + round * 7) % POOL_SIZE] ?? first;
         const sampleCount = 10 + ((index * 7919 + round * 104_729) % 990);
         const sent = performance.now();
@@ -125,7 +129,7 @@ function start(options: SitesStart): void {
       } catch {
         // Lost with the connection (or refused): the next round:update after the reconnection decides again.
       } finally {
-        if (working === round) working = null;
+        if (working === round && on === connection) working = null;
       }
     };
 
@@ -147,6 +151,8 @@ function start(options: SitesStart): void {
     socket.on('round:update', act);
     socket.on('disconnect', (reason) => {
       ready = false;
+      connection += 1;
+      working = null;
       if (!closing) send({ type: 'disconnect', reason, at: Date.now() });
     });
   });
