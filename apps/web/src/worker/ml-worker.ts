@@ -301,6 +301,7 @@ async function encodeDataset(
         failed: p.failed,
         imagesPerSecond: p.imagesPerSecond,
         secondsLeft: Number.isFinite(p.etaMs) ? p.etaMs / 1000 : null,
+        elapsedSeconds: p.elapsedMs / 1000,
       },
     });
     progress(p.total > 0 ? p.done / p.total : null, `${p.done} of ${p.total} images`);
