@@ -232,7 +232,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
         elapsedMs,
         imagesPerSecond,
         // From the images that went through the model (cache hits cost nothing), once a first batch is timed.
-        etaMs: encoded > 0 ? ((items.length - done) * elapsedMs) / encoded : done > 0 ? 0 : Number.NaN,
+        etaMs: encoded > 0 ? ((items.length - done) * elapsedMs) / encoded : done === items.length ? 0 : Number.NaN,
       };
       encodeOptions.onProgress(progress);
     };
