@@ -13,7 +13,7 @@ import { encodePng } from './image/png.ts';
 import { sha256File } from './node/download.ts';
 import { generateImageFolder, type GeneratedFile } from './node/image-folder.ts';
 import { ensureTinyClip } from './node/tiny-clip-files.ts';
-import type { Encoder } from './types.ts';
+import type { EncodeProgress, Encoder } from './types.ts';
 
 let root: string;
 let modelDir: string;
@@ -252,6 +252,26 @@ describe('feature cache', () => {
     expect(second.cacheCounters()).toEqual({ hits: 19, misses: 1, encoded: 1 });
     await second.dispose();
     await cache.close();
+  });
+
+  it('estimates the time left from the images that went through the model, not from cache hits', async () => {
+    const memoryEncoder = await createEncoder({ model: { kind: 'folder', path: modelDir }, cache: createMemoryFeatureCache() });
+    try {
+      const paths = files.slice(30, 42).map((f) => f.path);
+      await memoryEncoder.encodeImages(paths.slice(0, 8), { batchSize: 4 });
+      const seen: EncodeProgress[] = [];
+      // 8 cached, then 4 new in the last batch: until a new image is timed the time left is unknown.
+      await memoryEncoder.encodeImages(paths, { batchSize: 4, onProgress: (p) => seen.push(p) });
+      expect(seen.map((p) => p.encoded)).toEqual([0, 0, 4]);
+      expect(seen[0]!.etaMs).toBeNaN();
+      expect(seen[2]!.etaMs).toBe(0);
+      const fresh: EncodeProgress[] = [];
+      await memoryEncoder.encodeImages(files.slice(42, 46).map((f) => f.path), { batchSize: 2, onProgress: (p) => fresh.push(p) });
+      expect(fresh[0]!.etaMs).toBeGreaterThan(0);
+      expect(fresh[0]!.etaMs).toBeCloseTo(fresh[0]!.elapsedMs, 0);
+    } finally {
+      await memoryEncoder.dispose();
+    }
   });
 
   it('keeps features in memory when asked, counted the same way', async () => {

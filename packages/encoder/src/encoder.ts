@@ -231,7 +231,8 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
         failed: errors.length,
         elapsedMs,
         imagesPerSecond,
-        etaMs: done > 0 ? ((items.length - done) * elapsedMs) / done : Number.NaN,
+        // From the images that went through the model (cache hits cost nothing), once a first batch is timed.
+        etaMs: encoded > 0 ? ((items.length - done) * elapsedMs) / encoded : done === items.length ? 0 : Number.NaN,
       };
       encodeOptions.onProgress(progress);
     };

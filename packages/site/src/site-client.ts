@@ -94,6 +94,11 @@ export class SiteClient {
     return this.welcome?.federation ?? null;
   }
 
+  /** The class prompts' text features the coordinator encoded (once fetched): a hospital has no text tower. */
+  get textFeatures(): Float32Array | null {
+    return this.prepared.features?.text.features ?? null;
+  }
+
   /** The latest round snapshot received. */
   get round(): RoundUpdate | null {
     return this.latest;

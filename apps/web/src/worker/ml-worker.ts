@@ -302,6 +302,7 @@ async function encodeDataset(
         failed: p.failed,
         imagesPerSecond: p.imagesPerSecond,
         secondsLeft: Number.isFinite(p.etaMs) ? p.etaMs / 1000 : null,
+        elapsedSeconds: p.elapsedMs / 1000,
       },
     });
     progress(p.total > 0 ? p.done / p.total : null, `${p.done} of ${p.total} images`);
@@ -347,8 +348,10 @@ async function classify(requestId: number, image: Blob, name: string, modelFile:
     const failure = encoded.errors[0];
     if (failure) throw new Error(`this file could not be read as an image (${failure.message})`);
     if (current.textFeatures?.federationHash !== federation.features.checksum) {
-      const text = await encoder.encodeTexts(federation.prompts);
-      current.textFeatures = { federationHash: federation.features.checksum, features: text.features };
+      // The prompts' features as the coordinator encoded them (features:get): this page loads no text tower.
+      const text = current.site?.textFeatures ?? null;
+      if (!text) throw new Error('the class descriptions have not arrived from the coordinator yet; try again in a moment');
+      current.textFeatures = { federationHash: federation.features.checksum, features: text };
     }
     // A model file the user loaded (checked against this federation's module by the page), else the newest shared model.
     const global = current.globalModel;

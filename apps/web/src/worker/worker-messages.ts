@@ -57,6 +57,8 @@ export interface EncodingProgress {
   readonly imagesPerSecond: number;
   /** Seconds, or null while unknown. */
   readonly secondsLeft: number | null;
+  /** Seconds since encoding started. */
+  readonly elapsedSeconds: number;
 }
 
 export interface DatasetSummary {

@@ -1,19 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { downloadResumable, remoteSize, type PartCache } from './resumable-download.ts';
 
+/** Like Cache Storage, keys are URLs whose fragment is ignored. */
 function memoryCache(): PartCache & { keys: () => string[] } {
   const store = new Map<string, Uint8Array>();
+  const url = (key: string) => key.split('#')[0] ?? key;
   return {
     keys: () => [...store.keys()],
     async match(key) {
-      const bytes = store.get(key);
+      const bytes = store.get(url(key));
       return Promise.resolve(bytes ? new Response(bytes.slice()) : undefined);
     },
     async put(key, response) {
-      store.set(key, new Uint8Array(await response.arrayBuffer()));
+      store.set(url(key), new Uint8Array(await response.arrayBuffer()));
     },
     delete(key) {
-      return Promise.resolve(store.delete(key));
+      return Promise.resolve(store.delete(url(key)));
     },
   };
 }

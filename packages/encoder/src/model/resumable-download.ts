@@ -1,6 +1,6 @@
 /**
  * A model file download that survives a closed tab: the file is fetched in ranges (`Range: bytes=a-b`), each range
- * kept in Cache Storage as it arrives (`<url>#facmic-part=<start>-<end>`), so a new attempt fetches only the ranges
+ * kept in Cache Storage as it arrives (`<url>?facmic-part=<start>-<end>`), so a new attempt fetches only the ranges
  * still missing. When every range is in, the parts are joined and removed. A server that ignores `Range` (answers
  * 200 with the whole body) is read in one go. Platform-free: fetch and the cache are passed in (the browser's, or
  * fakes in tests).
@@ -27,8 +27,9 @@ export interface ResumableDownloadOptions {
 
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 
+/** A query parameter, not a fragment: Cache Storage ignores fragments, so `#part` keys would all be the file's own. */
 function partKey(url: string, start: number, end: number): string {
-  return `${url}#facmic-part=${start}-${end}`;
+  return `${url}${url.includes('?') ? '&' : '?'}facmic-part=${start}-${end}`;
 }
 
 async function readAll(response: Response, onChunk: (bytes: number) => void): Promise<Uint8Array> {

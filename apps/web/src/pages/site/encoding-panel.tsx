@@ -1,5 +1,5 @@
 import { ProgressBar } from '../../components/ui.tsx';
-import { formatDuration, formatRate } from '../../lib/format.ts';
+import { formatCount, formatDuration, formatRate } from '../../lib/format.ts';
 import type { EncodingProgress } from '../../worker/worker-messages.ts';
 
 export function EncodingPanel({ progress, onCancel }: { progress: EncodingProgress; onCancel: () => void }) {
@@ -7,6 +7,11 @@ export function EncodingPanel({ progress, onCancel }: { progress: EncodingProgre
     <section className="card" aria-labelledby="encoding-title" data-testid="encoding-panel">
       <h2 id="encoding-title">Preparing your images</h2>
       <p>The image model turns each image into 512 numbers (its features). They are kept in this browser, so a reload does not start over.</p>
+      <p data-testid="encoding-estimate">
+        {progress.secondsLeft === null || progress.encoded === 0
+          ? `Timing this computer on the first images of ${formatCount(progress.total)}…`
+          : `About ${formatDuration(progress.secondsLeft + progress.elapsedSeconds)} for ${formatCount(progress.total)} images on this computer (timed on the first ${formatCount(progress.encoded)}); you can close the tab and come back: prepared images are kept.`}
+      </p>
       <ProgressBar value={progress.done} max={progress.total} label="Images prepared" />
       <div className="progress-meta">
         <span data-testid="encoding-count">

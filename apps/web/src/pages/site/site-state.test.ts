@@ -40,7 +40,7 @@ describe('site view', () => {
     expect(siteStage(view)).toBe('choose-images');
     view = reduceSiteView(view, { type: 'dataset-sent' });
     expect(view.datasetSent).toBe(true);
-    view = run([{ type: 'encoding', progress: { done: 1, total: 10, cached: 0, encoded: 1, failed: 0, imagesPerSecond: 2, secondsLeft: 4.5 } }], view);
+    view = run([{ type: 'encoding', progress: { done: 1, total: 10, cached: 0, encoded: 1, failed: 0, imagesPerSecond: 2, secondsLeft: 4.5, elapsedSeconds: 0.5 } }], view);
     expect(siteStage(view)).toBe('encoding');
     view = run([{ type: 'dataset-ready', summary: { source: 'encoded', counts: { train: 8, validation: 1, test: 1 }, countsPerClass: [5, 5], encodedThisSession: 10, fromCache: 0, encodeSeconds: 2, failures: [], savedAt: 0 } }], view);
     expect(siteStage(view)).toBe('taking-part');
