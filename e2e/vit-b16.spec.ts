@@ -40,7 +40,7 @@ test('two browser hospitals finish 2 rounds on CLIP ViT-B/16 (q8), loading only 
   contexts.push(adminContext);
   const admin = new AdminDashboard(await adminContext.newPage());
   await admin.open(coordinator.url, coordinator.adminToken);
-  await admin.createFederation({ name: 'E2E ViT-B/16', classes: CLASSES, rounds: 2, quorum: 2, deadlineSeconds: 900, localEpochs: 1, maxStepsPerRound: 3, batchSize: 8, referenceCount: 8 });
+  await admin.createFederation({ name: 'E2E ViT-B/16', classes: CLASSES, rounds: 2, quorum: 2, deadlineSeconds: 900, localEpochs: 1, stepsPerRound: 3, batchSize: 8, referenceCount: 8 });
 
   const hospitals: { page: HospitalPage; requests: string[] }[] = [];
   for (const [index, name] of ['Hospital A', 'Hospital B'].entries()) {

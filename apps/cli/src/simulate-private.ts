@@ -108,7 +108,7 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
     rounds,
     quorum: sites,
     roundDeadlineSeconds: 3600,
-    training: { localEpochs: 1, batchSize: 16, maxStepsPerRound: number(values['local-steps'], 'local-steps', 10, (n) => Number.isInteger(n) && n >= 1), optimizer: { learningRate: number(values.lr, 'lr', 1e-3, (n) => n > 0) } },
+    training: { localEpochs: 1, batchSize: 16, stepsPerRound: number(values['local-steps'], 'local-steps', 10, (n) => Number.isInteger(n) && n >= 1), optimizer: { learningRate: number(values.lr, 'lr', 1e-3, (n) => n > 0) } },
     reference: { kind: 'generated', count: 64 },
     globalTest: { kind: 'generated', perClass: 50 },
     privacy: { secureAggregation: { enabled: secure, threshold, phaseSeconds: 120 }, differentialPrivacy: dp, updateEncoding: encoding },
