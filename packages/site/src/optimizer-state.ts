@@ -10,6 +10,8 @@
 import type { AdamState, AdamL2 } from '@facmic/learning';
 import { moduleSpec } from '@facmic/learning/plain';
 import type { FederationConfig } from '@facmic/protocol';
+import type { SiteEventMap } from './events.ts';
+import { createOptimizer } from './train-round.ts';
 
 /** Adam's state after the site trained `round`. */
 export interface SavedOptimizer {
@@ -78,4 +80,38 @@ export function createMemoryOptimizerStore(): OptimizerStore & { saved: SavedOpt
     },
   };
   return store;
+}
+
+/** What the site says about its optimizer (the `optimizer` site event). */
+export type OptimizerNotice = SiteEventMap['optimizer'];
+
+/**
+ * A site's one optimizer for the whole federation: created and restored from the store when the site first trains,
+ * stored after every round, freed when the site closes.
+ */
+export class SiteOptimizer {
+  private optimizer: AdamL2 | null = null;
+
+  constructor(private readonly store: OptimizerStore | undefined, private readonly notify: (notice: OptimizerNotice) => void) {}
+
+  async forRound(federation: FederationConfig, round: number): Promise<AdamL2> {
+    if (this.optimizer !== null) return this.optimizer;
+    const optimizer = createOptimizer(federation.training);
+    this.optimizer = optimizer;
+    const restored = await restoreOptimizer(optimizer, this.store, federation, round);
+    this.notify({ round, restoredFromRound: restored.fromRound, message: restored.message });
+    return optimizer;
+  }
+
+  async trained(optimizer: AdamL2, round: number): Promise<void> {
+    const problem = await saveOptimizer(optimizer, this.store, round);
+    if (problem !== null) this.notify({ round, restoredFromRound: null, message: problem });
+  }
+
+  /** Frees the optimizer once `idle` resolves (a training step may still be unwinding). */
+  disposeAfter(idle: Promise<void>): void {
+    const optimizer = this.optimizer;
+    this.optimizer = null;
+    if (optimizer) void idle.then(() => { optimizer.dispose(); });
+  }
 }

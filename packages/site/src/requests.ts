@@ -4,11 +4,11 @@
  */
 import type { ModuleState } from '@facmic/learning';
 import { moduleTensorSpec } from '@facmic/learning/plain';
-import { decodeTensors, featuresAckSchema, FEATURE_TENSOR_NAMES, modelAckSchema, submissionAckSchema, type FederationConfig } from '@facmic/protocol';
+import { decodeTensors, featuresAckSchema, FEATURE_TENSOR_NAMES, modelAckSchema, siteReadyAckSchema, submissionAckSchema, type FederationConfig } from '@facmic/protocol';
 import type { z } from 'zod';
 import type { SiteConnection } from './connection.ts';
 import { SiteError } from './events.ts';
-import type { FederationFeatures } from './site-data.ts';
+import { rowsOf, type FederationFeatures, type SiteData } from './site-data.ts';
 import type { TrainedUpdate } from './train-round.ts';
 
 /** The class prompts' text features and the reference set. */
@@ -37,4 +37,9 @@ export async function fetchModel(connection: SiteConnection, federation: Federat
 export function submitUpdate(connection: SiteConnection, federationId: string, update: TrainedUpdate): Promise<z.output<typeof submissionAckSchema>> {
   const submission = { federationId, round: update.round, sampleCount: update.sampleCount, weights: update.bytes, metrics: update.metrics };
   return connection.request(submissionAckSchema, 'round:submit', submission, 'upload');
+}
+
+/** `site:ready` with the encoder's hash and the site's sample counts; the coordinator's answer (the round, or a refusal). */
+export function announceReady(connection: SiteConnection, encoderHash: string, data: SiteData): Promise<z.output<typeof siteReadyAckSchema>> {
+  return connection.request(siteReadyAckSchema, 'site:ready', { encoderHash, trainSamples: rowsOf(data.train), testSamples: data.test ? rowsOf(data.test) : 0 });
 }

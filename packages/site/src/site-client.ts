@@ -8,8 +8,8 @@
  * Parts: `connection.ts` (handshake, reconnection, requests), `decide-round.ts` (what to do with a `round:update`,
  * pure), `train-round.ts` (one round of local work). The loop acts on the newest `round:update` snapshot only.
  */
-import type { AdamL2, ModuleState } from '@facmic/learning';
-import { decodeTensors, siteReadyAckSchema, type FederationConfig, type RoundUpdate, type SessionWelcome } from '@facmic/protocol';
+import type { ModuleState } from '@facmic/learning';
+import { decodeTensors, type FederationConfig, type RoundUpdate, type SessionWelcome } from '@facmic/protocol';
 import { errorMessage, SiteConnection } from './connection.ts';
 import { decideRound } from './decide-round.ts';
 import {
@@ -24,13 +24,12 @@ import {
   type SiteStatusEvent,
 } from './events.ts';
 import { prepareSite, type Prepared } from './prepare-site.ts';
-import { fetchModel, submitUpdate } from './requests.ts';
+import { announceReady, fetchModel, submitUpdate } from './requests.ts';
 import { SecureParticipant } from './secure-participant.ts';
-import { rowsOf } from './site-data.ts';
 import type { SiteClientOptions } from './site-options.ts';
 import { StatusReporter } from './status-reporter.ts';
-import { restoreOptimizer, saveOptimizer } from './optimizer-state.ts';
-import { createOptimizer, trainRound, type TrainedUpdate } from './train-round.ts';
+import { SiteOptimizer } from './optimizer-state.ts';
+import { trainRound, type TrainedUpdate } from './train-round.ts';
 
 export type { LoadDataContext, LocalEncoderIdentity, SiteClientOptions } from './site-options.ts';
 
@@ -47,7 +46,7 @@ export class SiteClient {
   private latest: RoundUpdate | null = null;
   private pumping = false;
   private dirty = false;
-  private optimizer: AdamL2 | null = null;
+  private readonly optimizer: SiteOptimizer;
   private pending: TrainedUpdate | null = null;
   private readonly doneRounds = new Set<number>();
   private readonly acceptedRounds: number[] = [];
@@ -60,6 +59,7 @@ export class SiteClient {
   private readonly secure = new SecureParticipant({ connection: () => this.connection, federation: () => this.federation, siteId: () => this.welcome?.site.id ?? null, report: (report) => { this.events.emit('secure', report); }, onInput: (round, delta, weight) => { this.options.onSecureInput?.(round, delta, weight); } });
 
   constructor(private readonly options: SiteClientOptions) {
+    this.optimizer = new SiteOptimizer(options.optimizerStore, (notice) => { this.events.emit('optimizer', notice); });
     this.status = new StatusReporter(
       (status) => { this.events.emit('status', status); },
       (status) => {
@@ -170,11 +170,7 @@ export class SiteClient {
       const { connection } = this;
       const { data, identity } = this.prepared;
       if (this.closed || !connection?.connected || !data || !identity) return;
-      const answer = await connection.request(siteReadyAckSchema, 'site:ready', {
-        encoderHash: identity.hash,
-        trainSamples: rowsOf(data.train),
-        testSamples: data.test ? rowsOf(data.test) : 0,
-      });
+      const answer = await announceReady(connection, identity.hash, data);
       if (!answer.ok) {
         if (answer.code === 'ENCODER_MISMATCH') this.fail(new SiteError(answer.code, answer.message));
         else this.events.emit('error', { code: answer.code, message: answer.message, fatal: false });
@@ -297,12 +293,7 @@ export class SiteClient {
     }
     signal.throwIfAborted();
     // One optimizer for the whole federation: Adam's moments carry over from round to round (and reloads: the store).
-    if (this.optimizer === null) {
-      this.optimizer = createOptimizer(federation.training);
-      const restored = await restoreOptimizer(this.optimizer, this.options.optimizerStore, federation, round);
-      this.events.emit('optimizer', { round, restoredFromRound: restored.fromRound, message: restored.message });
-    }
-    const optimizer = this.optimizer;
+    const optimizer = await this.optimizer.forRound(federation, round);
     const update = await trainRound({
       round,
       federation,
@@ -317,8 +308,7 @@ export class SiteClient {
       onEvaluated: (event) => { this.events.emit('evaluated', event); },
       onStep: (event) => { this.events.emit('step', event); },
     });
-    const problem = await saveOptimizer(optimizer, this.options.optimizerStore, round);
-    if (problem !== null) this.events.emit('optimizer', { round, restoredFromRound: null, message: problem });
+    await this.optimizer.trained(optimizer, round);
     return update;
   }
 
@@ -395,10 +385,7 @@ export class SiteClient {
     this.status.dispose();
     // Flush the last status (finished, stopped, error) before leaving.
     this.connection?.close(this.status.current);
-    // The optimizer may still be used by a training step that is unwinding; free it once that is done.
-    const optimizer = this.optimizer;
-    this.optimizer = null;
-    if (optimizer) void this.waitIdle().then(() => { optimizer.dispose(); });
+    this.optimizer.disposeAfter(this.waitIdle());
   }
 
   private async waitIdle(): Promise<void> {
