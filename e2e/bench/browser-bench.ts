@@ -99,8 +99,9 @@ try {
     const rate = page.page.getByTestId('encode-rate');
     const seconds = Number(await rate.getAttribute('data-seconds'));
     const encoded = Number(await rate.getAttribute('data-images'));
-    const encoderDevice = (await page.page.getByTestId('encoder-device').innerText()).replace(/\s+/g, ' ');
-    const tfjsBackend = (await page.page.getByTestId('tfjs-backend').innerText()).replace(/\s+/g, ' ');
+    // textContent, not innerText: the device facts sit in a collapsed <details>, where innerText is empty.
+    const encoderDevice = ((await page.page.getByTestId('encoder-device').textContent()) ?? '').replace(/\s+/g, ' ');
+    const tfjsBackend = ((await page.page.getByTestId('tfjs-backend').textContent()) ?? '').replace(/\s+/g, ' ');
     await page.waitForFinished(60 * 60_000);
     const trainSeconds = await page.page.evaluate(() => {
       const sessions = JSON.parse(localStorage.getItem('facmic.site.sessions') ?? '[]') as { rounds: { round: number; trainSeconds: number | null; steps: number | null }[] }[];
