@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileFeatureCache } from './cache/file-cache.ts';
 import { createMemoryFeatureCache } from './cache/memory-cache.ts';
-import { createEncoder } from './encoder.ts';
+import { createEncoder, nextBatchSize } from './encoder.ts';
 import { renderImage } from './generated-images.ts';
 import { encodePng } from './image/png.ts';
 import { sha256File } from './node/download.ts';
@@ -272,6 +272,28 @@ describe('feature cache', () => {
     } finally {
       await memoryEncoder.dispose();
     }
+  });
+
+  it('stores the first image on its own, then batches as many images as about 2 s of work allows', async () => {
+    const memoryCache = createMemoryFeatureCache();
+    const memoryEncoder = await createEncoder({ model: { kind: 'folder', path: modelDir }, cache: memoryCache });
+    try {
+      const seen: EncodeProgress[] = [];
+      await memoryEncoder.encodeImages(files.slice(50, 60).map((f) => f.path), { onProgress: (p) => seen.push(p) });
+      // The tiny model takes milliseconds an image: one image, then batches (full ones of 8 on an idle machine; the
+      // sizes follow the measured time, so only their bounds are checked here, and nextBatchSize below).
+      expect(seen[0]!.done).toBe(1);
+      expect(seen.at(-1)!.done).toBe(10);
+      expect(seen.length).toBeLessThan(10);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.done - seen[i - 1]!.done).toBeLessThanOrEqual(8);
+    } finally {
+      await memoryEncoder.dispose();
+    }
+    // A full-size CLIP on a CPU: seconds an image, so every image is stored as soon as it is encoded.
+    expect(nextBatchSize(5600, 8)).toBe(1);
+    expect(nextBatchSize(700, 8)).toBe(2);
+    expect(nextBatchSize(30, 8)).toBe(8);
+    expect(nextBatchSize(0, 8)).toBe(8);
   });
 
   it('keeps features in memory when asked, counted the same way', async () => {

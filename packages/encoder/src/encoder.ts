@@ -34,6 +34,20 @@ import type {
 } from './types.ts';
 
 export const DEFAULT_BATCH_SIZE = 8;
+
+/**
+ * Without an explicit `batchSize` per call, a model run aims at this much work: the first run is one image (it times
+ * this computer), later runs take as many images as fit, up to the encoder's `batchSize`. Features are stored after
+ * each run, so with a full-size CLIP on a CPU (seconds per image) every image is kept as soon as it is encoded and a
+ * closed tab resumes image by image; the tiny model still runs full batches.
+ */
+export const TARGET_BATCH_MS = 2000;
+
+/** Images in the next model run: as many as take about `targetMs` at the measured time per image, 1..`max`. */
+export function nextBatchSize(msPerImage: number, max: number, targetMs: number = TARGET_BATCH_MS): number {
+  if (!(msPerImage > 0)) return max;
+  return Math.max(1, Math.min(max, Math.floor(targetMs / msPerImage)));
+}
 const CLIP_TOWERS: readonly ClipTower[] = ['vision', 'text'];
 export const DEFAULT_WASM_PATHS = '/ort/';
 
@@ -213,7 +227,8 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
     if (!plan) throw new Error('this encoder was created without the vision tower (towers: text)');
     const started = performance.now();
     const timings = { readMs: 0, decodeMs: 0, preprocessMs: 0, inferenceMs: 0 };
-    const size = encodeOptions.batchSize ?? batchSize;
+    const fixedSize = encodeOptions.batchSize;
+    let size = fixedSize ?? 1;
     const rows: (Float32Array | undefined)[] = new Array<Float32Array | undefined>(items.length);
     const errors: ImageError[] = [];
     let cached = 0;
@@ -241,7 +256,7 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
       done++;
     };
 
-    for (let start = 0; start < items.length; start += size) {
+    for (let start = 0, next = size; start < items.length; start += size, size = next) {
       encodeOptions.signal?.throwIfAborted();
       ensureOpen();
       const batch: PendingImage[] = items.slice(start, start + size).map((item, offset) => {
@@ -320,7 +335,9 @@ export async function createEncoder(options: CreateEncoderOptions = {}): Promise
       if (ready.length > 0) {
         t = performance.now();
         const features = await runVision(ready.map((r) => r.pixels));
-        timings.inferenceMs += performance.now() - t;
+        const runMs = performance.now() - t;
+        timings.inferenceMs += runMs;
+        if (fixedSize === undefined) next = nextBatchSize(runMs / ready.length, batchSize);
         const entries: { imageHash: string; features: Float32Array }[] = [];
         ready.forEach(({ image }, i) => {
           const row = features.slice(i * projectionDim, (i + 1) * projectionDim);

@@ -119,7 +119,10 @@ export interface EncodeProgress {
 export interface EncodeImagesOptions {
   readonly onProgress?: (progress: EncodeProgress) => void;
   readonly signal?: AbortSignal;
-  /** Images per model run (default: the encoder's `batchSize`). Memory stays bounded by it. */
+  /**
+   * Images per model run. Default: adaptive, about `TARGET_BATCH_MS` of work per run (the first run is one image),
+   * at most the encoder's `batchSize`. Memory stays bounded by it; features are stored after each run.
+   */
   readonly batchSize?: number;
 }
 
@@ -189,7 +192,7 @@ export interface CreateEncoderOptions {
   readonly wasmPaths?: string;
   /** Node: where hub and mirror downloads are kept (default `.cache/facmic/models`). */
   readonly modelCacheDir?: string;
-  /** Images per model run (default 8). */
+  /** Most images per model run (default 8); runs are smaller when the model is slow (see `EncodeImagesOptions`). */
   readonly batchSize?: number;
   /** Which towers to fetch and load (default both). A hospital needs only `['vision']`. */
   readonly towers?: readonly ClipTower[];
