@@ -154,6 +154,8 @@ export interface CoordinatorStore {
   getTraffic(federationId: string, round: number): TrafficRecord;
 
   insertSubmission(record: SubmissionRecord): void;
+  /** The next arrival number of a submission (its order in the round), for a row written by the submission worker. */
+  reserveSubmissionSeq(): number;
   getSubmission(federationId: string, round: number, siteId: string): SubmissionRecord | null;
   /** Submissions of a round in order of arrival. */
   listSubmissions(federationId: string, round: number, options?: { withWeights?: boolean }): SubmissionRecord[];
