@@ -60,6 +60,8 @@ export class SubmissionDesk {
   private queue: Queued[] = [];
   private scheduled = false;
   private readonly inFlight = new Map<string, Promise<SubmitOutcome>>();
+  /** Updates with the submission worker, per federation. */
+  private readonly writing = new Map<string, number>();
 
   constructor(private readonly options: SubmissionDeskOptions) {}
 
@@ -110,8 +112,32 @@ export class SubmissionDesk {
     return promise;
   }
 
+  /**
+   * Updates of the federation with the submission worker. The round does not close while there are any: a row the
+   * worker committed whose answer is still on its way would not be in the running sum (the close would rebuild it
+   * from the store). The last answer checks the close.
+   */
+  writesInFlight(federationId: string): number {
+    return this.writing.get(federationId) ?? 0;
+  }
+
   /** In the submission worker: decoded, checked and committed there; here only the running sum and the announcements. */
   private async offload(writer: SubmissionWriter, place: Place): Promise<SubmitOutcome> {
+    const { id } = place.federation;
+    this.writing.set(id, this.writesInFlight(id) + 1);
+    try {
+      return await this.offloaded(writer, place);
+    } finally {
+      const left = this.writesInFlight(id) - 1;
+      if (left > 0) this.writing.set(id, left);
+      else {
+        this.writing.delete(id);
+        queueMicrotask(() => { this.options.rounds.checkClose(id); });
+      }
+    }
+  }
+
+  private async offloaded(writer: SubmissionWriter, place: Place): Promise<SubmitOutcome> {
     const { store, clock } = this.options;
     const { federation, submission, siteId, spec, maxBytes } = place;
     const reply = await writer.write({
