@@ -4,7 +4,7 @@
  * (`decodeSubmission`) and writes the rows of every update that arrived in one turn of its event loop in one
  * transaction (one fsync). A row is written only if its round is still open inside that transaction. Each request
  * is answered after the commit, in the order received, with the decoded state (transferred, not copied), a refusal,
- * or an error.
+ * or an error. It says `{ ready: true }` once its connection is open.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -38,6 +38,8 @@ port.on('message', (request: WriteRequest) => {
     setImmediate(flush);
   }
 });
+// Until this arrives (loading the worker's code takes seconds on a busy machine), the main thread stores updates.
+port.postMessage({ ready: true });
 
 function decode(request: WriteRequest): WriteReply {
   try {

@@ -72,7 +72,12 @@ function setUp(options: { file: boolean; writer?: (path: string) => SubmissionWr
   return { store, engine, writer };
 }
 
-const withWorker = () => setUp({ file: true, writer: (path) => new SubmissionWriter(path, silentLogger) });
+async function withWorker(): Promise<ReturnType<typeof setUp>> {
+  const set = setUp({ file: true, writer: (path) => new SubmissionWriter(path, silentLogger) });
+  await set.writer?.whenStarted();
+  expect(set.writer?.usable).toBe(true);
+  return set;
+}
 
 async function publishedRound1(store: CoordinatorStore): Promise<string> {
   for (let i = 0; i < 200 && store.getGlobalModel('fed-1', 1) === null; i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -83,7 +88,7 @@ async function publishedRound1(store: CoordinatorStore): Promise<string> {
 
 describe('the submission worker', () => {
   it('stores each update before its ack, and publishes the same model as the main thread does', async () => {
-    const { store, engine, writer } = withWorker();
+    const { store, engine, writer } = await withWorker();
     const ingest = (engine as unknown as { rounds: { ingest: RoundIngest } }).rounds.ingest;
     let rebuilt = 0;
     const rebuild = ingest.rebuild.bind(ingest);
@@ -110,7 +115,7 @@ describe('the submission worker', () => {
   });
 
   it('refuses with ROUND_CLOSED an update whose round closed before the worker committed it, and stores nothing', async () => {
-    const { store, engine } = withWorker();
+    const { store, engine } = await withWorker();
     let pending: Promise<unknown> = Promise.resolve();
     // The main thread holds the write lock until the stop is committed: the worker's commit comes after it.
     store.transaction(() => {
@@ -122,7 +127,7 @@ describe('the submission worker', () => {
   });
 
   it('refuses non-finite weights with their code, and a repeated update as a duplicate', async () => {
-    const { store, engine } = withWorker();
+    const { store, engine } = await withWorker();
     expect(await engine.submitGrouped('site-a', 'fed-1', submission(1, { poison: true }))).toMatchObject({ ok: false, code: 'NON_FINITE_WEIGHTS' });
     expect(store.listSubmitters('fed-1', 1)).toEqual([]);
     const [first, again] = await Promise.all([engine.submitGrouped('site-a', 'fed-1', submission(1)), engine.submitGrouped('site-a', 'fed-1', submission(1))]);
@@ -131,15 +136,31 @@ describe('the submission worker', () => {
     expect(store.listSubmitters('fed-1', 1)).toEqual(['site-a']);
   });
 
-  it('leaves the submissions to the main thread when the worker fails', async () => {
-    const logger = createMemoryLogger();
-    const broken = new URL('data:text/javascript,throw new Error("broken worker")');
-    const { store, engine, writer } = setUp({ file: true, writer: (path) => new SubmissionWriter(path, logger, broken) });
-    const outcome = await engine.submitGrouped('site-a', 'fed-1', submission(1));
-    expect(outcome).toMatchObject({ ok: true, duplicate: false });
+  it('stores on the main thread until the worker is ready', async () => {
+    const { store, engine, writer } = setUp({ file: true, writer: (path) => new SubmissionWriter(path, silentLogger) });
+    expect(writer?.usable).toBe(false);
+    const pending = engine.submitGrouped('site-a', 'fed-1', submission(1));
+    expect(writer?.inFlight).toBe(0);
+    expect(await pending).toMatchObject({ ok: true, duplicate: false });
     expect(store.listSubmitters('fed-1', 1)).toEqual(['site-a']);
-    for (let i = 0; i < 100 && writer?.usable === true; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await writer?.whenStarted();
+    expect(writer?.usable).toBe(true);
+  });
+
+  it('stores an update on the main thread when the worker fails with it, and leaves the next ones to the main thread', async () => {
+    const logger = createMemoryLogger();
+    // A worker that starts, then throws on the first update it gets.
+    const code = "import { parentPort } from 'node:worker_threads'; parentPort.postMessage({ ready: true }); parentPort.on('message', () => { throw new Error('broken worker'); });";
+    const broken = new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+    const { store, engine, writer } = setUp({ file: true, writer: (path) => new SubmissionWriter(path, logger, broken) });
+    await writer?.whenStarted();
+    expect(writer?.usable).toBe(true);
+    const pending = engine.submitGrouped('site-a', 'fed-1', submission(1));
+    expect(writer?.inFlight).toBe(1);
+    expect(await pending).toMatchObject({ ok: true, duplicate: false });
     expect(writer?.usable).toBe(false);
     expect(logger.lines.some((l) => l.level === 'error' && l.message.includes('submission worker failed'))).toBe(true);
+    expect(await engine.submitGrouped('site-b', 'fed-1', submission(2))).toMatchObject({ ok: true, duplicate: false });
+    expect(store.listSubmitters('fed-1', 1)).toEqual(['site-a', 'site-b']);
   });
 });

@@ -10,7 +10,8 @@
  * the two connections' writes), so an update is either in its round before the round closes (and the close, which
  * reads the stored submissions, counts it) or refused with ROUND_CLOSED.
  *
- * A worker that fails (exits, throws) fails the writes in flight (their sites get an error and submit again; a
+ * Until the worker says it is ready (loading its code takes seconds on a busy machine), and after it failed, the desk
+ * writes on the main thread. A worker that fails (exits, throws) fails the writes in flight (their sites get an error and submit again; a
  * committed one is then a duplicate) and is not used again: the desk falls back to writing on the main thread.
  */
 import { readFileSync } from 'node:fs';
@@ -70,19 +71,32 @@ export class SubmissionWriter {
   private readonly pending = new Map<number, { resolve: (result: WriteResult) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private failure: Error | null = null;
+  private started = false;
+  private readonly starting: (() => void)[] = [];
   private closing = false;
   private readonly idle: (() => void)[] = [];
 
   constructor(dbPath: string, private readonly logger: Logger, entry: URL = SUBMISSION_WORKER_ENTRY) {
     this.worker = spawn(entry, dbPath);
-    this.worker.on('message', (reply: WriteReply) => { this.answered(reply); });
+    this.worker.on('message', (message: WriteReply | { ready: true }) => {
+      if ('ready' in message) {
+        this.started = true;
+        for (const resolve of this.starting.splice(0)) resolve();
+      } else this.answered(message);
+    });
     this.worker.on('error', (error) => { this.fail(error); });
     this.worker.on('exit', (code) => { if (!this.closing) this.fail(new Error(`the submission worker exited (code ${code})`)); });
   }
 
-  /** Whether writes can go to the worker (it has not failed, the coordinator is not closing). */
+  /** Whether writes can go to the worker (it is ready and has not failed, the coordinator is not closing). */
   get usable(): boolean {
-    return this.failure === null && !this.closing;
+    return this.started && this.failure === null && !this.closing;
+  }
+
+  /** Resolves once the worker is ready, or has failed (tests). */
+  whenStarted(): Promise<void> {
+    if (this.started || this.failure) return Promise.resolve();
+    return new Promise((resolve) => this.starting.push(resolve));
   }
 
   /** Writes in flight (tests, metrics). */
@@ -122,5 +136,6 @@ export class SubmissionWriter {
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
     for (const resolve of this.idle.splice(0)) resolve();
+    for (const resolve of this.starting.splice(0)) resolve();
   }
 }
