@@ -216,7 +216,7 @@ export class RoundDriver {
       if (contributors) this.dispatch(federationId, { type: 'submissions-in', submitted: contributors, active: contributors }, 'coordinator');
       return;
     }
-    const revoked = new Set(store.listSites(federationId).filter((s) => s.revokedAt !== null).map((s) => s.id));
+    const revoked = new Set(store.listRevokedSiteIds(federationId));
     const submitted = store.listSubmitters(federationId, round.round);
     this.dispatch(federationId, { type: 'submissions-in', submitted, active: round.participants.filter((id) => !revoked.has(id)) }, 'coordinator');
   }

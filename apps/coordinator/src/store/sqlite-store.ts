@@ -193,6 +193,10 @@ class SqliteStore implements CoordinatorStore {
     return (this.stmt('SELECT * FROM sites WHERE federation_id = ? ORDER BY created_at, id').all(federationId) as SiteRow[]).map(siteFromRow);
   }
 
+  listRevokedSiteIds(federationId: string): string[] {
+    return (this.stmt('SELECT id FROM sites WHERE federation_id = ? AND revoked_at IS NOT NULL').all(federationId) as { id: string }[]).map((r) => r.id);
+  }
+
   updateSite(id: string, patch: Partial<Pick<SiteRecord, 'revokedAt' | 'firstSeenAt' | 'lastSeenAt' | 'client' | 'name'>>): void {
     const columns: Record<string, string> = { revokedAt: 'revoked_at', firstSeenAt: 'first_seen_at', lastSeenAt: 'last_seen_at', client: 'client', name: 'name' };
     const entries = Object.entries(patch).filter(([k, v]) => k in columns && (v as unknown) !== undefined);

@@ -144,6 +144,8 @@ export interface CoordinatorStore {
   getSite(id: string): SiteRecord | null;
   findSiteByTokenHash(tokenHash: string): SiteRecord | null;
   listSites(federationId: string): SiteRecord[];
+  /** Ids of the federation's revoked sites (the close check runs after every update: not every site's row). */
+  listRevokedSiteIds(federationId: string): string[];
   updateSite(id: string, patch: Partial<Pick<SiteRecord, 'revokedAt' | 'firstSeenAt' | 'lastSeenAt' | 'client' | 'name'>>): void;
 
   insertRound(record: RoundRecord): void;
