@@ -22,6 +22,7 @@ import { LoadWatch } from './load-watch.ts';
 import { CoordinatorMetrics } from './metrics.ts';
 import { FailureLimiter } from './rate-limit.ts';
 import type { CoordinatorStore } from './store/store.ts';
+import { SUBMISSION_WORKER_ENTRY, SubmissionWriter } from './submission-writer.ts';
 
 export interface CoordinatorConfig {
   /** SHA-256 hash of the admin token (see `setUpAdminToken`). */
@@ -81,6 +82,11 @@ export interface CoordinatorDeps {
   encoder: FeatureEncoder | Promise<FeatureEncoder>;
   /** Runs virtual hospitals for a federation (demo); returns the new site ids. */
   addVirtualSites?: (federationId: string, count: number, samplesPerSite: number | undefined) => Promise<string[]>;
+  /**
+   * Where updates are decoded, checked and stored: a `worker_threads` worker on the store's file (the default for a
+   * file store; a URL: the worker's entry, e.g. a bundle's), or `false`: on the main thread (`:memory:` always).
+   */
+  submissionWorker?: URL | false;
 }
 
 export interface Coordinator {
@@ -110,10 +116,13 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   const encoder = () => encoderPromise;
   const authFailures = new FailureLimiter(config.authFailuresPerMinute, 60_000);
 
+  const workerEntry = deps.submissionWorker ?? SUBMISSION_WORKER_ENTRY;
+  const submissionWriter = workerEntry !== false && store.location !== ':memory:' ? new SubmissionWriter(store.location, logger, workerEntry) : null;
   const engine = new FederationEngine({
     store,
     clock,
     logger,
+    submissionWriter,
     evaluateGlobal: createGlobalEvaluator(store),
     reconnectGraceMs: config.reconnectGraceMs,
     keepSubmissionWeightsRounds: config.keepSubmissionWeightsRounds,

@@ -21,6 +21,7 @@ import { PublishedModels } from './published-models.ts';
 import { RoundDriver, rulesOf } from './round-driver.ts';
 import { SecureRounds } from './secure-rounds.ts';
 import { SubmissionDesk, type SubmitOutcome } from './submissions.ts';
+import type { SubmissionWriter } from './submission-writer.ts';
 import { TrafficBuffer } from './traffic-buffer.ts';
 import type { CoordinatorStore, FederationRecord, FederationSettingsRecord, SiteRecord } from './store/store.ts';
 import { CoordinatorViews } from './views.ts';
@@ -37,6 +38,8 @@ export interface EngineOptions {
   reconnectGraceMs?: number;
   /** Keep submission weights of this many most recent rounds (null: all). */
   keepSubmissionWeightsRounds?: number | null;
+  /** Decodes, checks and stores sites' updates off the main thread (`submission-writer.ts`); closed at shutdown. */
+  submissionWriter?: SubmissionWriter | null;
 }
 
 export type SettingsPatch = Partial<Pick<FederationSettingsRecord, 'name' | 'rounds' | 'quorum' | 'roundDeadlineSeconds' | 'minRoundSeconds'>>;
@@ -70,6 +73,7 @@ export class FederationEngine {
   private readonly models: PublishedModels;
   private readonly submissions: SubmissionDesk;
   private readonly traffic: TrafficBuffer;
+  private readonly submissionWriter: SubmissionWriter | null;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -89,7 +93,9 @@ export class FederationEngine {
       evaluations: this.evaluations,
       keepSubmissionWeightsRounds: options.keepSubmissionWeightsRounds ?? null,
     });
-    this.submissions = new SubmissionDesk({ store: options.store, clock: options.clock, logger: options.logger, announcer: this.announcer, rounds: this.rounds });
+    this.submissions = new SubmissionDesk({ store: options.store, clock: options.clock, logger: options.logger, announcer: this.announcer, rounds: this.rounds, writer: options.submissionWriter ?? null });
+    this.submissionWriter = options.submissionWriter ?? null;
+    this.rounds.closeHeld = (federationId) => this.submissions.writesInFlight(federationId) > 0;
     this.traffic = new TrafficBuffer(options.store, (error) => { options.logger.error('traffic counts could not be stored', { error }); });
     this.secure = new SecureRounds({ store: options.store, clock: options.clock, logger: options.logger, presence: this.presence, announcer: this.announcer });
     this.secure.host = this.rounds;
@@ -117,9 +123,10 @@ export class FederationEngine {
     }
   }
 
-  /** Cancels timers; pending evaluations are awaited. */
+  /** Cancels timers; the submission worker's writes in flight and pending evaluations are awaited. */
   async shutdown(): Promise<void> {
     this.rounds.shutdown();
+    await this.submissionWriter?.close();
     this.traffic.flush();
     await this.evaluations.shutdown();
   }

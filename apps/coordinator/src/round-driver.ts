@@ -71,6 +71,8 @@ function stateRecordOf(phase: RoundPhase): FederationStateRecord {
 
 export class RoundDriver {
   readonly ingest: RoundIngest;
+  /** Whether a federation's round must not close on the count yet (updates with the submission worker). */
+  closeHeld: ((federationId: string) => boolean) | null = null;
   private readonly deadlineTimers = new Map<string, TimerHandle>();
   /** Paced rounds (`minRoundSeconds`) whose updates are all in: the timer closes them at their shortest length. */
   private readonly paceTimers = new Map<string, TimerHandle>();
@@ -203,7 +205,7 @@ export class RoundDriver {
 
   /** Closes the open round if every update it waits for is in (training -> aggregating). */
   checkClose(federationId: string): void {
-    if (this.stopped) return;
+    if (this.stopped || this.closeHeld?.(federationId) === true) return;
     const { store } = this.options;
     const federation = store.getFederation(federationId);
     const round = federation && federation.round > 0 ? store.getRound(federationId, federation.round) : null;
@@ -214,7 +216,7 @@ export class RoundDriver {
       if (contributors) this.dispatch(federationId, { type: 'submissions-in', submitted: contributors, active: contributors }, 'coordinator');
       return;
     }
-    const revoked = new Set(store.listSites(federationId).filter((s) => s.revokedAt !== null).map((s) => s.id));
+    const revoked = new Set(store.listRevokedSiteIds(federationId));
     const submitted = store.listSubmitters(federationId, round.round);
     this.dispatch(federationId, { type: 'submissions-in', submitted, active: round.participants.filter((id) => !revoked.has(id)) }, 'coordinator');
   }

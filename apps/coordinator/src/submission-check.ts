@@ -1,7 +1,8 @@
 /**
  * Whether a `round:submit` can be accepted, pure: from the federation, its open round and what the site already
  * stored, the submission is a duplicate to acknowledge again, an update to accept (decoded and checked here, once:
- * the decoded state is what the running sum adds), or refused with a typed reason. Nothing here writes anything.
+ * the decoded state is what the running sum adds), or refused with a typed reason. Nothing here writes anything. With
+ * `decode: false` the weights' own checks are left to `decodeSubmission` (the submission worker runs it).
  */
 import { isCounterEntry, ModuleStateError, moduleTensorSpec, validateCounters, type ModuleState } from '@facmic/learning/plain';
 import { decodeTensors, encodedTensorsByteLength, openRound, TensorEncodingError, type ParsedSubmission, type TensorSpec } from '@facmic/protocol';
@@ -43,7 +44,9 @@ export interface SubmissionContext {
 
 export type CheckedSubmission =
   | { readonly kind: 'duplicate'; readonly checksum: string }
-  | { readonly kind: 'update'; readonly state: ModuleState; readonly checksum: string; readonly dtype: WeightsDtype };
+  | { readonly kind: 'update'; readonly state: ModuleState; readonly checksum: string; readonly dtype: WeightsDtype }
+  /** Everything but the weights' own checks passed; `decodeSubmission` does those (in the submission worker). */
+  | { readonly kind: 'to-decode'; readonly spec: TensorSpec; readonly maxBytes: number };
 
 /** Names and shapes of the federation's module state. */
 export function moduleSpecOf(federation: FederationRecord): TensorSpec {
@@ -60,7 +63,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The check, in the order a site would want to hear about problems. */
-export function checkSubmission(context: SubmissionContext, submission: ParsedSubmission): Outcome<{ checked: CheckedSubmission }, SubmissionRefusalCode> {
+export function checkSubmission(
+  context: SubmissionContext,
+  submission: ParsedSubmission,
+  options: { decode?: boolean } = {},
+): Outcome<{ checked: CheckedSubmission }, SubmissionRefusalCode> {
   const { federation, existing } = context;
   if (submission.federationId !== context.sessionFederationId) {
     return refuse('FOREIGN_SUBMISSION', `this site belongs to federation ${context.sessionFederationId}, not ${submission.federationId}`);
@@ -87,10 +94,19 @@ export function checkSubmission(context: SubmissionContext, submission: ParsedSu
   if (submission.weights.byteLength > maxBytes) {
     return refuse('PAYLOAD_TOO_LARGE', `${submission.weights.byteLength} bytes of weights; this federation's module is at most ${maxBytes}`);
   }
+  if (options.decode === false) return accept({ checked: { kind: 'to-decode', spec: moduleSpecOf(federation), maxBytes } as const });
+  const decoded = decodeSubmission(submission.weights, moduleSpecOf(federation), maxBytes);
+  return decoded.ok ? accept({ checked: decoded.checked }) : decoded;
+}
+
+/**
+ * The weights' own checks, pure and on plain data (it also runs in the submission worker): names, shapes and finite
+ * values against the module's spec, and the counter. The state is only read (added to the running sum) while the
+ * submission's bytes live: no copy.
+ */
+export function decodeSubmission(weights: Uint8Array, spec: TensorSpec, maxBytes: number): Outcome<{ checked: Extract<CheckedSubmission, { kind: 'update' }> }, SubmissionRefusalCode> {
   try {
-    // Names, shapes and finite values are the decoding's checks (against the module's spec); the counter is left. The
-    // state is only read (added to the running sum) while the submission's bytes live: no copy.
-    const decoded = decodeTensors(submission.weights, { expected: moduleSpecOf(federation), maxBytes, copy: false });
+    const decoded = decodeTensors(weights, { expected: spec, maxBytes, copy: false });
     validateCounters(decoded.tensors);
     const dtypes = new Set(Object.entries(decoded.dtypes).filter(([name]) => !isCounterEntry(name)).map(([, dtype]) => dtype));
     const dtype: WeightsDtype = dtypes.size === 1 ? ([...dtypes][0] as 'float32' | 'float16') : 'mixed';

@@ -72,14 +72,17 @@ const url = `http://127.0.0.1:${port}`;
  * The coordinator runs from one bundled JavaScript file (esbuild; the npm packages stay outside it), so that a
  * restart measures the coordinator's recovery, not tsx compiling its TypeScript (seconds on a busy 2-core machine).
  */
-const bundle = join(process.cwd(), 'node_modules', '.cache', 'facmic-load', 'coordinator.mjs');
+const bundleDir = join(process.cwd(), 'node_modules', '.cache', 'facmic-load');
+const bundle = join(bundleDir, 'coordinator.mjs');
 await build({
-  entryPoints: [join(here, 'load-coordinator.ts')],
+  // The submission worker is bundled beside it (`submission-worker.mjs`; load-coordinator.ts points the coordinator at it).
+  entryPoints: { coordinator: join(here, 'load-coordinator.ts'), 'submission-worker': join(here, '..', 'submission-worker.ts') },
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  outfile: bundle,
+  outdir: bundleDir,
+  outExtension: { '.js': '.mjs' },
   // The workspace packages are bundled (TypeScript sources); every other package is loaded from node_modules.
   plugins: [
     {

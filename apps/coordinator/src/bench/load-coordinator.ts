@@ -3,7 +3,8 @@
  * the synthetic encoder (D from the environment, 512 by default), listening on a given port. Started again on the
  * same folder after a kill -9, it recovers from what is stored, as `npm start` does.
  *
- * Environment: LOAD_DATA_DIR, LOAD_PORT, LOAD_ADMIN_TOKEN, LOAD_DIM. Prints `listening <url>` once it answers.
+ * Environment: LOAD_DATA_DIR, LOAD_PORT, LOAD_ADMIN_TOKEN, LOAD_DIM, LOAD_SUBMISSION_WORKER (`main`: updates are decoded
+ * and stored on the main thread, for comparison). Prints `listening <url>` once it answers.
  */
 import { join } from 'node:path';
 import { createCoordinator } from '../create-coordinator.ts';
@@ -20,7 +21,10 @@ const env = (name: string): string => {
 };
 
 const store = openSqliteStore(join(env('LOAD_DATA_DIR'), 'coordinator.sqlite'));
+// Bundled (load-bench.ts): the submission worker is the bundle beside this one; LOAD_SUBMISSION_WORKER=main: none.
+const workerMode = process.env.LOAD_SUBMISSION_WORKER;
 const coordinator = createCoordinator({
+  submissionWorker: workerMode === 'main' ? false : new URL('./submission-worker.mjs', import.meta.url),
   store,
   clock: systemClock,
   logger: createConsoleLogger('warn'),

@@ -37,6 +37,7 @@ import type {
   TrafficRecord,
 } from './store.ts';
 import { StoreError } from './store-error.ts';
+import { INSERT_SUBMISSION_SQL, submissionRowValues } from './submission-row.ts';
 
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 export { StoreError } from './store-error.ts';
@@ -192,6 +193,10 @@ class SqliteStore implements CoordinatorStore {
     return (this.stmt('SELECT * FROM sites WHERE federation_id = ? ORDER BY created_at, id').all(federationId) as SiteRow[]).map(siteFromRow);
   }
 
+  listRevokedSiteIds(federationId: string): string[] {
+    return (this.stmt('SELECT id FROM sites WHERE federation_id = ? AND revoked_at IS NOT NULL').all(federationId) as { id: string }[]).map((r) => r.id);
+  }
+
   updateSite(id: string, patch: Partial<Pick<SiteRecord, 'revokedAt' | 'firstSeenAt' | 'lastSeenAt' | 'client' | 'name'>>): void {
     const columns: Record<string, string> = { revokedAt: 'revoked_at', firstSeenAt: 'first_seen_at', lastSeenAt: 'last_seen_at', client: 'client', name: 'name' };
     const entries = Object.entries(patch).filter(([k, v]) => k in columns && (v as unknown) !== undefined);
@@ -265,23 +270,12 @@ class SqliteStore implements CoordinatorStore {
   }
 
   insertSubmission(record: SubmissionRecord): void {
+    this.stmt(INSERT_SUBMISSION_SQL).run(...submissionRowValues(record, this.reserveSubmissionSeq()));
+  }
+
+  reserveSubmissionSeq(): number {
     this.submissionSeq += 1;
-    this.stmt(
-      `INSERT INTO submissions (federation_id, round, site_id, sample_count, weights, checksum, bytes, dtype, metrics_json, received_at, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      record.federationId,
-      record.round,
-      record.siteId,
-      record.sampleCount,
-      record.weights ? Buffer.from(record.weights.buffer, record.weights.byteOffset, record.weights.byteLength) : null,
-      record.checksum,
-      record.bytes,
-      record.dtype,
-      JSON.stringify(record.metrics),
-      record.receivedAt,
-      this.submissionSeq,
-    );
+    return this.submissionSeq;
   }
 
   getSubmission(federationId: string, round: number, siteId: string): SubmissionRecord | null {

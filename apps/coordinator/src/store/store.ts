@@ -144,6 +144,8 @@ export interface CoordinatorStore {
   getSite(id: string): SiteRecord | null;
   findSiteByTokenHash(tokenHash: string): SiteRecord | null;
   listSites(federationId: string): SiteRecord[];
+  /** Ids of the federation's revoked sites (the close check runs after every update: not every site's row). */
+  listRevokedSiteIds(federationId: string): string[];
   updateSite(id: string, patch: Partial<Pick<SiteRecord, 'revokedAt' | 'firstSeenAt' | 'lastSeenAt' | 'client' | 'name'>>): void;
 
   insertRound(record: RoundRecord): void;
@@ -154,6 +156,8 @@ export interface CoordinatorStore {
   getTraffic(federationId: string, round: number): TrafficRecord;
 
   insertSubmission(record: SubmissionRecord): void;
+  /** The next arrival number of a submission (its order in the round), for a row written by the submission worker. */
+  reserveSubmissionSeq(): number;
   getSubmission(federationId: string, round: number, siteId: string): SubmissionRecord | null;
   /** Submissions of a round in order of arrival. */
   listSubmissions(federationId: string, round: number, options?: { withWeights?: boolean }): SubmissionRecord[];
