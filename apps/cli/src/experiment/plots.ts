@@ -28,11 +28,12 @@ interface RoundPoint {
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const SERIES = { field: 'series', type: 'nominal', title: 'method' } as const;
+const BAND_SERIES = { ...SERIES, legend: null } as const;
 
 /** Mean line with a ±1 sample-standard-deviation band over seeds, per series. */
 function bandLayers(x: object, y: string, yTitle: string): object[] {
   return [
-    { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y: { field: y, type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } }, color: SERIES } },
+    { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y: { field: y, type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } }, color: BAND_SERIES } },
     { mark: { type: 'line', point: true }, encoding: { x, y: { aggregate: 'mean', field: y, type: 'quantitative', title: yTitle }, color: SERIES } },
   ];
 }
@@ -59,7 +60,7 @@ function roundPoints(records: readonly CellRecord[]): RoundPoint[] {
 
 /** The three plots for one partition's records; `note` goes under each title (e.g. "tiny random CLIP"). */
 export async function experimentPlots(records: readonly CellRecord[], note: string, suffix = ''): Promise<PlotFile[]> {
-  const round = { field: 'round', type: 'quantitative', title: 'round' };
+  const round = { field: 'round', type: 'quantitative', title: 'round', axis: { tickMinStep: 1, format: 'd' } };
   const curves: TopLevelSpec = {
     $schema: SCHEMA,
     title: { text: 'Accuracy per round (mean ± sd over seeds)', subtitle: note },
@@ -72,7 +73,7 @@ export async function experimentPlots(records: readonly CellRecord[], note: stri
     .map((r) => ({ series: seriesLabel(record.cell), batch: record.cell.batchSize, seed: record.cell.seed, round: r.round, pseudo: r.diagnostics.pseudoLabelAccuracy })));
   const pseudo: TopLevelSpec = {
     $schema: SCHEMA,
-    title: { text: 'Pseudo-label accuracy on the reference rows LMMD drew (mean ± sd over seeds)', subtitle: note },
+    title: { text: 'Pseudo-label accuracy on the reference rows LMMD drew (mean ± sd over seeds)', subtitle: [note, "facmic-oracle: the module's own pseudo labels, which its LMMD does not use"] },
     data: { values: pseudoValues },
     facet: { column: { field: 'batch', title: 'batch size' } },
     spec: { width: 260, height: 200, layer: bandLayers(round, 'pseudo', 'pseudo-label accuracy') },
@@ -84,7 +85,7 @@ export async function experimentPlots(records: readonly CellRecord[], note: stri
     const base = { series: seriesLabel(record.cell), batch: record.cell.batchSize, seed: record.cell.seed };
     return [{ ...base, scope: 'global site', accuracy: scores.global_acc ?? 0 }, { ...base, scope: 'training sites (mean)', accuracy: scores.sites_acc ?? 0 }];
   });
-  const batch = { field: 'batch', type: 'ordinal', title: 'batch size' };
+  const batch = { field: 'batch', type: 'ordinal', title: 'batch size', axis: { labelAngle: 0 } };
   const versusBatch: TopLevelSpec = {
     $schema: SCHEMA,
     title: { text: 'Final-round accuracy against batch size (mean ± sd over seeds; λ = LMMD weight)', subtitle: note },
@@ -94,7 +95,7 @@ export async function experimentPlots(records: readonly CellRecord[], note: stri
       width: 220,
       height: 220,
       layer: [
-        { mark: { type: 'errorbar', extent: 'stdev' }, encoding: { x: batch, y: { field: 'accuracy', type: 'quantitative', title: 'final accuracy', scale: { domain: [0, 1] } }, color: SERIES } },
+        { mark: { type: 'errorbar', extent: 'stdev' }, encoding: { x: batch, y: { field: 'accuracy', type: 'quantitative', title: 'final accuracy', scale: { domain: [0, 1] } }, color: BAND_SERIES } },
         { mark: { type: 'line', point: true }, encoding: { x: batch, y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'final accuracy' }, color: SERIES } },
       ],
     },
