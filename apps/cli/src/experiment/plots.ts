@@ -27,14 +27,16 @@ interface RoundPoint {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const SERIES = { field: 'series', type: 'nominal', title: 'method' } as const;
-const BAND_SERIES = { ...SERIES, legend: null } as const;
+const SERIES = { field: 'series', type: 'nominal', title: 'method', legend: { labelLimit: 400 } } as const;
 
-/** Mean line with a ±1 sample-standard-deviation band over seeds, per series. */
+/**
+ * Mean line with a ±1 sample-standard-deviation band over seeds, per series. The line comes first so the shared
+ * legend takes its solid symbols; the y scale fits the data (differences between methods are often a few points).
+ */
 function bandLayers(x: object, y: string, yTitle: string): object[] {
   return [
-    { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y: { field: y, type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } }, color: BAND_SERIES } },
-    { mark: { type: 'line', point: true }, encoding: { x, y: { aggregate: 'mean', field: y, type: 'quantitative', title: yTitle }, color: SERIES } },
+    { mark: { type: 'line', point: true }, encoding: { x, y: { aggregate: 'mean', field: y, type: 'quantitative', title: yTitle, scale: { zero: false } }, color: SERIES } },
+    { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y: { field: y, type: 'quantitative', title: yTitle }, color: SERIES } },
   ];
 }
 
@@ -95,8 +97,8 @@ export async function experimentPlots(records: readonly CellRecord[], note: stri
       width: 220,
       height: 220,
       layer: [
-        { mark: { type: 'errorbar', extent: 'stdev' }, encoding: { x: batch, y: { field: 'accuracy', type: 'quantitative', title: 'final accuracy', scale: { domain: [0, 1] } }, color: BAND_SERIES } },
-        { mark: { type: 'line', point: true }, encoding: { x: batch, y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'final accuracy' }, color: SERIES } },
+        { mark: { type: 'line', point: true }, encoding: { x: batch, y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'final accuracy', scale: { zero: false } }, color: SERIES } },
+        { mark: { type: 'errorbar', extent: 'stdev' }, encoding: { x: batch, y: { field: 'accuracy', type: 'quantitative', title: 'final accuracy' }, color: SERIES } },
       ],
     },
   } as TopLevelSpec;
