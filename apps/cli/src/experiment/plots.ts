@@ -75,7 +75,7 @@ export async function experimentPlots(records: readonly CellRecord[], note: stri
     .map((r) => ({ series: seriesLabel(record.cell), batch: record.cell.batchSize, seed: record.cell.seed, round: r.round, pseudo: r.diagnostics.pseudoLabelAccuracy })));
   const pseudo: TopLevelSpec = {
     $schema: SCHEMA,
-    title: { text: 'Pseudo-label accuracy on the reference rows LMMD drew (mean ± sd over seeds)', subtitle: [note, "facmic-oracle: the module's own pseudo labels, which its LMMD does not use"] },
+    title: { text: 'Pseudo-label accuracy on the reference rows LMMD drew (mean ± sd over seeds)', subtitle: records.some((record) => record.cell.method === 'facmic-oracle') ? [note, "facmic-oracle: the module's own pseudo labels, which its LMMD does not use"] : note },
     data: { values: pseudoValues },
     facet: { column: { field: 'batch', title: 'batch size' } },
     spec: { width: 260, height: 200, layer: bandLayers(round, 'pseudo', 'pseudo-label accuracy') },
