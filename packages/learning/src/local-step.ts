@@ -4,8 +4,12 @@
  * 1. source forward (train mode): image = normalise(attn(source) * source); the running statistics move.
  * 2. target forward (train mode, no gradient): pseudo labels = softmax(100 cos(attn(target) * target, text));
  *    the running statistics move again (after the source's).
- * 3. loss = contrastive(image, normalise(text[labels])) + LMMD(image, normalise(target), labels, pseudo labels).
+ * 3. loss = contrastive(image, normalise(text[labels])) + lmmdWeight * LMMD(image, normalise(target), labels, pseudo
+ *    labels); lmmdWeight (λ) is 1 in the paper's code.
  * 4. Adam with L2 weight decay.
+ *
+ * The oracle (simulation only, `referenceLabels`): LMMD weights the target rows by their one-hot true labels instead of
+ * the pseudo-label probabilities; the target forward still runs (its statistics move, its pseudo labels are reported).
  *
  * The target forward runs first here (its pseudo labels are read asynchronously, WebGPU-safe), but its statistics are
  * applied after the source's, so the running statistics end exactly as in torch. Gradients come from the explicit
@@ -16,9 +20,10 @@ import type { AdamL2 } from './adam.ts';
 import type { BatchStatistics, FeatureAttention } from './attention.ts';
 import { disposeBatchStatistics, disposeForwardCache } from './attention.ts';
 import { TrainingError } from './errors.ts';
-import type { KernelOptions } from './losses.ts';
+import type { KernelOptions, LmmdWeights } from './losses.ts';
 import { LOGIT_SCALE, contrastiveLossWithGradient, cosineProbabilities, lmmdLossWithGradient, normalizeRows, normalizeRowsBackward } from './losses.ts';
 import type { ModuleState } from './module-spec.ts';
+import { oneHotProbabilities, pseudoLabelsFromProbabilities } from './pseudo-labels.ts';
 
 export interface StepLosses {
   readonly contrastive: number;
@@ -34,6 +39,11 @@ export interface LocalStepBatch {
   readonly labels: Int32Array;
   /** Raw unlabelled reference features [Bt, D]; required when LMMD is on. */
   readonly reference?: tf.Tensor2D | null;
+  /**
+   * True class of each reference row: LMMD then uses them (one-hot) instead of the pseudo labels (the oracle; only a
+   * simulation knows them).
+   */
+  readonly referenceLabels?: ArrayLike<number> | null;
 }
 
 export interface LocalStepOptions extends KernelOptions {
@@ -50,12 +60,16 @@ export interface LocalStepDiagnostics {
   readonly attentionSource: Float32Array;
   /** Pseudo-label probabilities of the reference batch [Bt, C], or null without LMMD. */
   readonly pseudoLabelProbs: Float32Array | null;
+  /** The class weights LMMD used (from the pseudo labels, or the true labels for the oracle), or null without LMMD. */
+  readonly lmmdWeights: LmmdWeights | null;
   /** Gradients of the total loss per trainable parameter, before weight decay. */
   readonly gradients: ModuleState;
 }
 
 export interface LocalStepResult {
   readonly losses: StepLosses;
+  /** The argmax pseudo label of each reference row, or null without LMMD. */
+  readonly pseudoLabels: Int32Array | null;
   readonly diagnostics?: LocalStepDiagnostics;
 }
 
@@ -86,10 +100,20 @@ export async function localStep(
     if (reference === null) throw new TrainingError('missing-reference', 'LMMD needs a batch of reference (target) features');
     if (reference.shape[1] !== module.dim) throw new TrainingError('dimension-mismatch', `reference has ${reference.shape[1]} dimensions, the module ${module.dim}`);
   }
+  if (!(Number.isFinite(lmmdWeight) && lmmdWeight >= 0)) throw new TrainingError('invalid-options', `lmmdWeight must be a finite number >= 0, got ${lmmdWeight}`);
+  const referenceLabels = reference === null ? null : batch.referenceLabels ?? null;
+  if (reference !== null && referenceLabels !== null) {
+    if (referenceLabels.length !== reference.shape[0]) throw new TrainingError('invalid-labels', `${referenceLabels.length} reference labels for ${reference.shape[0]} reference rows`);
+    for (let i = 0; i < referenceLabels.length; i++) {
+      const label = referenceLabels[i] as number;
+      if (!(Number.isInteger(label) && label >= 0 && label < numClasses)) throw new TrainingError('invalid-labels', `reference label ${label} is not a class index in [0, ${numClasses})`);
+    }
+  }
 
   const normalisedText = normalizeRows(textFeatures);
   let targetStats: BatchStatistics | null = null;
   let pseudoLabelProbs: Float32Array | null = null;
+  let lmmdWeights: LmmdWeights | null = null;
   const kept: tf.Tensor[] = [normalisedText];
   try {
     if (reference !== null) {
@@ -117,7 +141,9 @@ export async function localStep(
         let lmmd = tf.scalar(0);
         let gradImage = contrastive.gradImage;
         if (reference !== null && pseudoLabelProbs !== null) {
-          const result = lmmdLossWithGradient(image, normalizeRows(reference), batch.labels, pseudoLabelProbs, numClasses, options);
+          const targetProbabilities = referenceLabels === null ? pseudoLabelProbs : oneHotProbabilities(referenceLabels, numClasses);
+          const result = lmmdLossWithGradient(image, normalizeRows(reference), batch.labels, targetProbabilities, numClasses, options);
+          lmmdWeights = result.weights;
           lmmd = result.loss;
           gradImage = tf.add(gradImage, tf.mul(result.gradSource, lmmdWeight));
         }
@@ -137,14 +163,15 @@ export async function localStep(
       for (const [name, gradient] of Object.entries(namedGrads)) {
         gradients[name] = { shape: [...gradient.shape], data: Float32Array.from(await gradient.data()) };
       }
-      diagnostics = { attentionSource: Float32Array.from(await forward.weights.data()), pseudoLabelProbs, gradients };
+      diagnostics = { attentionSource: Float32Array.from(await forward.weights.data()), pseudoLabelProbs, lmmdWeights, gradients };
     }
     optimizer.applyGradients(variables, namedGrads);
     const contrastiveValue = (await computed.contrastive.data())[0] ?? Number.NaN;
     const lmmdValue = (await computed.lmmd.data())[0] ?? Number.NaN;
     const totalValue = (await computed.total.data())[0] ?? Number.NaN;
     const losses = { contrastive: contrastiveValue, lmmd: lmmdValue, total: totalValue };
-    return diagnostics === undefined ? { losses } : { losses, diagnostics };
+    const pseudoLabels = pseudoLabelProbs === null ? null : pseudoLabelsFromProbabilities(pseudoLabelProbs, numClasses);
+    return diagnostics === undefined ? { losses, pseudoLabels } : { losses, pseudoLabels, diagnostics };
   } finally {
     disposeBatchStatistics(targetStats);
     for (const tensor of kept) tensor.dispose();

@@ -4,7 +4,7 @@
 import { MethodError } from './errors.ts';
 import type { ModuleKind } from './module-spec.ts';
 
-export type MethodName = 'facmic' | 'fedclip' | 'local' | 'zeroshot';
+export type MethodName = 'facmic' | 'facmic-nolmmd' | 'facmic-oracle' | 'fedclip' | 'local' | 'zeroshot';
 
 export interface MethodSpec {
   readonly name: MethodName;
@@ -14,6 +14,13 @@ export interface MethodSpec {
   readonly module: ModuleKind | null;
   /** Whether local training adds the LMMD loss against the unlabelled reference set. */
   readonly lmmd: boolean;
+  /**
+   * Whether LMMD weights the reference rows by their true labels (one-hot) instead of the module's pseudo labels: an
+   * upper bound that needs a labelled reference set, so it exists only in simulation.
+   */
+  readonly oracle: boolean;
+  /** Whether the method needs what only a simulation has (the reference set's true labels). */
+  readonly simulationOnly: boolean;
   /** Whether sites send their module to be averaged each round. */
   readonly federated: boolean;
   /** Whether there is any training at all. */
@@ -27,6 +34,30 @@ export const METHODS: Readonly<Record<MethodName, MethodSpec>> = Object.freeze({
     description: 'feature attention + contrastive loss + LMMD domain adaptation, FedAvg each round',
     module: 'facmic',
     lmmd: true,
+    oracle: false,
+    simulationOnly: false,
+    federated: true,
+    trains: true,
+  },
+  'facmic-nolmmd': {
+    name: 'facmic-nolmmd',
+    label: 'FACMIC without LMMD',
+    description: "FACMIC's feature attention + contrastive loss only, FedAvg each round (the ablation without domain adaptation)",
+    module: 'facmic',
+    lmmd: false,
+    oracle: false,
+    simulationOnly: false,
+    federated: true,
+    trains: true,
+  },
+  'facmic-oracle': {
+    name: 'facmic-oracle',
+    label: 'FACMIC, oracle LMMD',
+    description: "FACMIC with LMMD weighted by the reference set's true labels instead of pseudo labels (simulation only: an upper bound)",
+    module: 'facmic',
+    lmmd: true,
+    oracle: true,
+    simulationOnly: true,
     federated: true,
     trains: true,
   },
@@ -36,6 +67,8 @@ export const METHODS: Readonly<Record<MethodName, MethodSpec>> = Object.freeze({
     description: 'FedCLIP attention adapter + contrastive loss, FedAvg each round (no domain adaptation)',
     module: 'fedclip',
     lmmd: false,
+    oracle: false,
+    simulationOnly: false,
     federated: true,
     trains: true,
   },
@@ -45,6 +78,8 @@ export const METHODS: Readonly<Record<MethodName, MethodSpec>> = Object.freeze({
     description: 'FACMIC training on each site alone, never aggregated',
     module: 'facmic',
     lmmd: true,
+    oracle: false,
+    simulationOnly: false,
     federated: false,
     trains: true,
   },
@@ -54,6 +89,8 @@ export const METHODS: Readonly<Record<MethodName, MethodSpec>> = Object.freeze({
     description: 'raw CLIP features against the class prompts, no training',
     module: null,
     lmmd: false,
+    oracle: false,
+    simulationOnly: false,
     federated: false,
     trains: false,
   },

@@ -23,6 +23,8 @@ export {
 export * from './aggregation/index.ts';
 export type { ClassificationMetrics } from './metrics.ts';
 export { accuracy, balancedAccuracy, classificationMetrics, confusionMatrix } from './metrics.ts';
+export type { PseudoLabelTally } from './pseudo-labels.ts';
+export { addTallies, oneHotProbabilities, pseudoLabelAccuracy, pseudoLabelsFromProbabilities, tallyPseudoLabels } from './pseudo-labels.ts';
 export type { MethodName, MethodSpec } from './methods.ts';
 export { METHODS, METHOD_NAMES, getMethod, isMethodName } from './methods.ts';
 export { SeededRandom, textSeed } from './prng.ts';

@@ -33,6 +33,8 @@ import type { FeatureMatrix, FeatureSet, TextFeatures } from './features.ts';
 import type { LocalStepDiagnostics, StepLosses } from './local-step.ts';
 import { localStep } from './local-step.ts';
 import { SeededRandom } from './prng.ts';
+import type { PseudoLabelTally } from './pseudo-labels.ts';
+import { tallyPseudoLabels } from './pseudo-labels.ts';
 
 import { DEFAULT_BATCH_SIZE, DEFAULT_STEPS_PER_ROUND } from './round-settings.ts';
 
@@ -66,6 +68,15 @@ export interface LocalTrainingOptions {
   readonly lmmd: boolean;
   /** Unlabelled reference (target) features; required when `lmmd`. */
   readonly reference?: FeatureMatrix | null;
+  /**
+   * True class of each reference row, where known (simulation): the round then tallies how many of the pseudo labels
+   * LMMD saw were right, and `oracle` can use them.
+   */
+  readonly referenceLabels?: ArrayLike<number> | null;
+  /** LMMD weights the reference rows by their true labels (`referenceLabels`, one-hot) instead of pseudo labels. */
+  readonly oracle?: boolean;
+  /** λ, the weight of the LMMD term (default 1, the paper's code). */
+  readonly lmmdWeight?: number;
   readonly seed: number;
   readonly batchSize?: number;
   /** Steps in the round (default DEFAULT_STEPS_PER_ROUND when `epochs` is absent, else no bound). */
@@ -92,6 +103,8 @@ export interface LocalTrainingResult {
   readonly steps: number;
   /** Number of training samples: the FedAvg weight of this update. */
   readonly numSamples: number;
+  /** Reference rows pseudo-labelled over the round, and how many correctly; null without LMMD or `referenceLabels`. */
+  readonly pseudoLabels: PseudoLabelTally | null;
 }
 
 function checkMatrix(matrix: FeatureMatrix, dim: number, what: string, code: 'invalid-features' | 'invalid-text-features'): number {
@@ -205,6 +218,12 @@ export async function trainLocal(module: FeatureAttention, data: FeatureSet, opt
     if (referenceCount < 2) throw new TrainingError('reference-too-small', `the reference set needs at least 2 rows, got ${referenceCount}`);
     referenceBatches = options.referenceBatches ?? new ShuffledBatches(referenceCount, batchSize, random.fork(2));
   }
+  const referenceLabels = options.lmmd ? options.referenceLabels ?? null : null;
+  if (referenceLabels !== null && referenceLabels.length !== referenceCount) {
+    throw new TrainingError('invalid-labels', `${referenceLabels.length} reference labels for ${referenceCount} reference rows`);
+  }
+  if (options.oracle === true && options.lmmd && referenceLabels === null) throw new TrainingError('invalid-options', 'the oracle LMMD needs the reference set\'s true labels');
+  const tally = { rows: 0, correct: 0 };
   const perEpoch = stepsPerEpoch(count, batchSize);
   const totalSteps = Math.min(stepLimit, perEpoch * epochs);
   const optimizer = options.optimizer ?? new AdamL2(options.adam);
@@ -227,13 +246,21 @@ export async function trainLocal(module: FeatureAttention, data: FeatureSet, opt
       const source = tf.tensor2d(gatherRows(data.features, dim, sourceRows, 0, sourceRows.length), [sourceRows.length, dim]);
       const referenceBatch = reference === null || referenceRows === null ? null : tf.tensor2d(gatherRows(reference.features, dim, referenceRows, 0, referenceRows.length), [referenceRows.length, dim]);
       try {
+        const referenceBatchLabels = referenceLabels === null || referenceRows === null ? null : Int32Array.from(referenceRows, (row) => referenceLabels[row] as number);
         const stepOptions = {
           lmmd: options.lmmd,
+          ...(options.lmmdWeight === undefined ? {} : { lmmdWeight: options.lmmdWeight }),
           ...(options.logitScale === undefined ? {} : { logitScale: options.logitScale }),
           ...(options.diagnostics === true ? { diagnostics: true } : {}),
         };
-        const result = await localStep(module, optimizer, text, { source, labels, reference: referenceBatch }, stepOptions);
+        const oracleLabels = options.oracle === true ? referenceBatchLabels : null;
+        const result = await localStep(module, optimizer, text, { source, labels, reference: referenceBatch, referenceLabels: oracleLabels }, stepOptions);
         losses.push(result.losses);
+        if (result.pseudoLabels !== null && referenceBatchLabels !== null) {
+          const counted = tallyPseudoLabels(result.pseudoLabels, referenceBatchLabels);
+          tally.rows += counted.rows;
+          tally.correct += counted.correct;
+        }
         options.onStep?.({
           step: step + 1,
           totalSteps,
@@ -253,7 +280,7 @@ export async function trainLocal(module: FeatureAttention, data: FeatureSet, opt
       sourceBatches.next();
       referenceBatches?.next();
     }
-    return { losses, steps: losses.length, numSamples: count };
+    return { losses, steps: losses.length, numSamples: count, pseudoLabels: referenceLabels === null ? null : tally };
   } finally {
     text.dispose();
     if (options.optimizer === undefined) optimizer.dispose();

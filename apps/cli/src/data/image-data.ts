@@ -30,6 +30,8 @@ export interface ImageData extends SimulationData {
   readonly errors: readonly { readonly path: string; readonly message: string }[];
   readonly encoded: number;
   readonly cached: number;
+  /** The encoder's model id (e.g. the tiny random CLIP fixture's). */
+  readonly modelId: string;
 }
 
 /**
@@ -115,5 +117,6 @@ export async function loadImageData(options: ImageDataOptions): Promise<ImageDat
     errors: result.errors.map((e) => ({ path: e.name, message: e.message })),
     encoded: result.encoded,
     cached: result.cached,
+    modelId: info.modelId,
   };
 }

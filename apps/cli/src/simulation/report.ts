@@ -7,8 +7,8 @@ function percent(value: number): string {
 
 export function roundHeader(siteNames: readonly string[], globalSite: string): string {
   const siteColumns = siteNames.map((name) => name.slice(0, 11).padStart(11)).join(' ');
-  return `round  ${siteColumns}  ${`global ${globalSite}`.slice(0, 18).padStart(18)}  ${'mean loss'.padStart(9)}  ${'time'.padStart(7)}\n` +
-    `       ${siteNames.map(() => '  acc/bacc').map((s) => s.padStart(11)).join(' ')}  ${'acc/bacc'.padStart(18)}`;
+  return `round  ${siteColumns}  ${`global ${globalSite}`.slice(0, 18).padStart(18)}  ${'mean loss'.padStart(9)}  ${'pseudo'.padStart(6)}  ${'time'.padStart(7)}\n` +
+    `       ${siteNames.map(() => '  acc/bacc').map((s) => s.padStart(11)).join(' ')}  ${'acc/bacc'.padStart(18)}  ${''.padStart(9)}  ${'acc'.padStart(6)}`;
 }
 
 export function roundLine(result: RoundResult): string {
@@ -16,7 +16,8 @@ export function roundLine(result: RoundResult): string {
   const losses = result.sites.map((site) => site.meanLoss).filter((loss): loss is number => loss !== null);
   const loss = losses.length === 0 ? '-' : (losses.reduce((a, b) => a + b, 0) / losses.length).toFixed(4);
   const time = result.durationMs === 0 ? '-' : `${(result.durationMs / 1000).toFixed(1)}s`;
-  return `${String(result.round).padStart(5)}  ${siteColumns}  ${`${percent(result.global.accuracy)}/${percent(result.global.balancedAccuracy)}`.padStart(18)}  ${loss.padStart(9)}  ${time.padStart(7)}`;
+  const pseudo = result.diagnostics.pseudoLabelAccuracy === null ? '-' : percent(result.diagnostics.pseudoLabelAccuracy);
+  return `${String(result.round).padStart(5)}  ${siteColumns}  ${`${percent(result.global.accuracy)}/${percent(result.global.balancedAccuracy)}`.padStart(18)}  ${loss.padStart(9)}  ${pseudo.padStart(6)}  ${time.padStart(7)}`;
 }
 
 export function finalSummary(result: SimulationResult): string {

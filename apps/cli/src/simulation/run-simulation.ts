@@ -6,17 +6,20 @@
  * sample-weighted FedAvg.
  *
  * Per method:
- * - facmic / fedclip: every site starts each round from the global module; after aggregation the global module is
+ * - facmic / facmic-nolmmd / facmic-oracle / fedclip: every site starts each round from the global module; after aggregation the global module is
  *   scored on every site's test split and on the global test split. Each site keeps its own Adam state across rounds
  *   (as the paper's code keeps one optimiser per client).
  * - local: every site trains its own module, never aggregated; a site is scored with its own module; the global site
  *   is scored as the MEAN over sites of each site's own module on the global test split.
  * - zeroshot: no module, no training; raw features against the class prompts, the same every round.
- * Round 0 is the state before any training.
+ * - facmic-oracle: as facmic, but LMMD weights the reference rows by their true labels (the simulation knows them).
+ * Round 0 is the state before any training. Each round also reports its diagnostics: the share of the reference rows
+ * LMMD drew whose pseudo label was right, the mean contrastive and LMMD losses, and the bytes each site sent.
  */
-import type { Evaluation, ModuleState } from '@facmic/learning';
-import { AdamL2, FeatureAttention, FedAvg, METHODS, PAPER_SPLIT, SeededRandom, ShuffledBatches, evaluate, initialModuleState, rowCount, splitFeatureSet, trainLocal } from '@facmic/learning';
-import type { EvaluationSummary, RoundResult, SimulationData, SimulationHooks, SimulationOptions, SimulationResult, SiteFeatures, SiteRoundResult, SiteSplit } from './types.ts';
+import type { Evaluation, FeatureSet, LocalTrainingResult, ModuleState } from '@facmic/learning';
+import { AdamL2, FeatureAttention, FedAvg, METHODS, PAPER_SPLIT, SeededRandom, ShuffledBatches, addTallies, evaluate, initialModuleState, moduleTensorSpec, pseudoLabelAccuracy, rowCount, splitFeatureSet, trainLocal } from '@facmic/learning';
+import { encodedTensorsByteLength } from '@facmic/protocol';
+import type { EvaluationSummary, RoundDiagnostics, RoundResult, SimulationData, SimulationHooks, SimulationOptions, SimulationResult, SiteFeatures, SiteRoundResult, SiteSplit } from './types.ts';
 
 export class SimulationError extends Error {
   constructor(message: string) {
@@ -33,6 +36,49 @@ function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+function meanOrNull(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length === 0 ? null : mean(known);
+}
+
+/** A site's round without its scores: what its local training did, and what it sent. */
+interface SiteTraining {
+  readonly meanLoss: number | null;
+  readonly meanContrastiveLoss: number | null;
+  readonly meanLmmdLoss: number | null;
+  readonly pseudoLabels: { rows: number; correct: number } | null;
+  readonly steps: number;
+  readonly bytesSent: number;
+}
+
+const NO_TRAINING: SiteTraining = { meanLoss: null, meanContrastiveLoss: null, meanLmmdLoss: null, pseudoLabels: null, steps: 0, bytesSent: 0 };
+
+function siteTraining(result: LocalTrainingResult, lmmd: boolean, bytesSent: number): SiteTraining {
+  const losses = result.losses;
+  return {
+    meanLoss: losses.length > 0 ? mean(losses.map((l) => l.total)) : null,
+    meanContrastiveLoss: losses.length > 0 ? mean(losses.map((l) => l.contrastive)) : null,
+    meanLmmdLoss: lmmd && losses.length > 0 ? mean(losses.map((l) => l.lmmd)) : null,
+    pseudoLabels: result.pseudoLabels,
+    steps: result.steps,
+    bytesSent,
+  };
+}
+
+function diagnosticsOf(sites: readonly SiteRoundResult[]): RoundDiagnostics {
+  const tallies = sites.map((site) => site.pseudoLabels).filter((t): t is { rows: number; correct: number } => t !== null);
+  return {
+    pseudoLabelAccuracy: tallies.length === 0 ? null : pseudoLabelAccuracy(addTallies(tallies)),
+    meanContrastiveLoss: meanOrNull(sites.map((site) => site.meanContrastiveLoss)),
+    meanLmmdLoss: meanOrNull(sites.map((site) => site.meanLmmdLoss)),
+    bytesSentPerSite: mean(sites.map((site) => site.bytesSent)),
+  };
+}
+
+async function scoreOn(module: FeatureAttention | null, set: FeatureSet, text: SimulationData['textFeatures']): Promise<EvaluationSummary | null> {
+  return set.labels.length === 0 ? null : summary(await evaluate(module, set, text));
+}
+
 function checkOptions(data: SimulationData, options: SimulationOptions): void {
   if (data.sites.length < 2) throw new SimulationError('the simulation needs at least 2 sites (one is held out as the global site)');
   if (!Number.isInteger(options.globalSite) || options.globalSite < 0 || options.globalSite >= data.sites.length) {
@@ -42,6 +88,7 @@ function checkOptions(data: SimulationData, options: SimulationOptions): void {
   if (options.localEpochs !== undefined && !(Number.isInteger(options.localEpochs) && options.localEpochs >= 1)) throw new SimulationError('local epochs must be a positive integer');
   if (options.localSteps !== undefined && !(Number.isInteger(options.localSteps) && options.localSteps >= 1)) throw new SimulationError('local steps must be a positive integer');
   if (!(options.learningRate > 0)) throw new SimulationError('learning rate must be positive');
+  if (options.lmmdWeight !== undefined && !(Number.isFinite(options.lmmdWeight) && options.lmmdWeight >= 0)) throw new SimulationError('the LMMD weight λ must be a number >= 0');
   if (data.textFeatures.dim !== data.dim || data.textFeatures.features.length !== data.classNames.length * data.dim) {
     throw new SimulationError('text features must be [classes, dim]');
   }
@@ -55,6 +102,9 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
   const globalSplit = splits[options.globalSite] as SiteSplit;
   const globalData = (data.sites[options.globalSite] as SiteFeatures).data;
   const reference = { dim: data.dim, features: options.globalSplit === true ? globalSplit.train.features : globalData.features };
+  // The reference set's true labels: never seen by a real site; here they score the pseudo labels and feed the oracle.
+  const referenceLabels = options.globalSplit === true ? globalSplit.train.labels : globalData.labels;
+  const lmmdWeight = options.lmmdWeight ?? 1;
   const globalTest = options.globalSplit === true ? globalSplit.test : globalData;
   const training = data.sites.map((site, k) => ({ name: site.name, index: k, split: splits[k] as SiteSplit })).filter((site) => site.index !== options.globalSite);
   for (const site of training) {
@@ -69,6 +119,7 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
   };
   const common = {
     method: options.method,
+    lmmdWeight,
     description: data.description,
     globalSite: data.sites[options.globalSite]?.name ?? '',
     trainingSites: training.map((site) => ({ name: site.name, train: site.split.train.labels.length, val: site.split.validation.labels.length, test: site.split.test.labels.length })),
@@ -78,11 +129,11 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
 
   if (method.module === null) {
     const sites: SiteRoundResult[] = [];
-    for (const site of training) sites.push({ site: site.name, ...summary(await evaluate(null, site.split.test, text)), meanLoss: null, steps: 0 });
+    for (const site of training) sites.push({ site: site.name, ...summary(await evaluate(null, site.split.test, text)), validation: await scoreOn(null, site.split.validation, text), ...NO_TRAINING });
     const global = summary(await evaluate(null, globalTest, text));
     for (let round = 0; round <= options.rounds; round++) {
       hooks.signal?.throwIfAborted();
-      report({ round, sites, global, durationMs: 0 });
+      report({ round, sites, global, diagnostics: diagnosticsOf(sites), durationMs: 0 });
     }
     return { ...common, globalEvaluation: 'raw features against the class prompts', rounds, wallTimeMs: performance.now() - started };
   }
@@ -102,22 +153,29 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
       reference: rowCount(reference) >= 2 ? new ShuffledBatches(rowCount(reference), options.batchSize, random.fork(2)) : undefined,
     };
   });
+  const updateBytes = method.federated ? encodedTensorsByteLength(moduleTensorSpec(kind, data.dim)) : 0;
   const strategy = new FedAvg();
   let globalState: ModuleState = initial;
   const globalModule = FeatureAttention.fromState(kind, data.dim, initial);
   try {
-    const evaluateRound = async (round: number, losses: (number | null)[], steps: number[], durationMs: number): Promise<RoundResult> => {
+    const evaluateRound = async (round: number, trainings: readonly SiteTraining[], durationMs: number): Promise<RoundResult> => {
       const sites: SiteRoundResult[] = [];
       let global: EvaluationSummary;
+      const scoreSite = async (module: FeatureAttention, i: number, split: SiteSplit, name: string): Promise<SiteRoundResult> => ({
+        site: name,
+        ...summary(await evaluate(module, split.test, text)),
+        validation: await scoreOn(module, split.validation, text),
+        ...(trainings[i] ?? NO_TRAINING),
+      });
       if (method.federated) {
         globalModule.loadState(globalState);
-        for (const [i, site] of training.entries()) sites.push({ site: site.name, ...summary(await evaluate(globalModule, site.split.test, text)), meanLoss: losses[i] ?? null, steps: steps[i] ?? 0 });
+        for (const [i, site] of training.entries()) sites.push(await scoreSite(globalModule, i, site.split, site.name));
         global = summary(await evaluate(globalModule, globalTest, text));
       } else {
         const perSiteGlobal: EvaluationSummary[] = [];
         for (const [i, site] of training.entries()) {
           const module = modules[i] as FeatureAttention;
-          sites.push({ site: site.name, ...summary(await evaluate(module, site.split.test, text)), meanLoss: losses[i] ?? null, steps: steps[i] ?? 0 });
+          sites.push(await scoreSite(module, i, site.split, site.name));
           perSiteGlobal.push(summary(await evaluate(module, globalTest, text)));
         }
         global = {
@@ -126,16 +184,15 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
           count: globalTest.labels.length,
         };
       }
-      return { round, sites, global, durationMs };
+      return { round, sites, global, diagnostics: diagnosticsOf(sites), durationMs };
     };
 
-    report(await evaluateRound(0, training.map(() => null), training.map(() => 0), 0));
+    report(await evaluateRound(0, [], 0));
     for (let round = 1; round <= options.rounds; round++) {
       hooks.signal?.throwIfAborted();
       const roundStart = performance.now();
       const updates: { state: ModuleState; numSamples: number }[] = [];
-      const losses: (number | null)[] = [];
-      const steps: number[] = [];
+      const trainings: SiteTraining[] = [];
       for (const [i, site] of training.entries()) {
         const module = modules[i] as FeatureAttention;
         if (method.federated) module.loadState(globalState);
@@ -143,6 +200,7 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
           textFeatures: text,
           lmmd: method.lmmd,
           reference: method.lmmd ? reference : null,
+          ...(method.lmmd ? { referenceLabels, oracle: method.oracle, lmmdWeight } : {}),
           seed: options.seed * 100_003 + round * 1009 + site.index,
           batchSize: options.batchSize,
           ...(options.localEpochs === undefined ? {} : { epochs: options.localEpochs }),
@@ -152,12 +210,11 @@ export async function runSimulation(data: SimulationData, options: SimulationOpt
           optimizer: optimizers[i],
           ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
         });
-        losses.push(result.losses.length > 0 ? mean(result.losses.map((l) => l.total)) : null);
-        steps.push(result.steps);
+        trainings.push(siteTraining(result, method.lmmd, updateBytes));
         if (method.federated) updates.push({ state: await module.exportState(), numSamples: result.numSamples });
       }
       if (method.federated) globalState = strategy.aggregateTrain(updates);
-      report(await evaluateRound(round, losses, steps, performance.now() - roundStart));
+      report(await evaluateRound(round, trainings, performance.now() - roundStart));
     }
   } finally {
     for (const module of modules) module.dispose();

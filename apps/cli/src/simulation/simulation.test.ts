@@ -42,7 +42,7 @@ describe('generateSyntheticData', () => {
 describe('runSimulation', () => {
   const data = generateSyntheticData(SMALL);
 
-  it.each(['facmic', 'fedclip', 'local'] as const)('runs %s for R rounds plus the initial evaluation, leaking no tensors', async (method) => {
+  it.each(['facmic', 'facmic-nolmmd', 'facmic-oracle', 'fedclip', 'local'] as const)('runs %s for R rounds plus the initial evaluation, leaking no tensors', async (method) => {
     const before = tf.memory().numTensors;
     const seen: RoundResult[] = [];
     const result = await runSimulation(data, options({ method }), { onRound: (round) => seen.push(round) });

@@ -42,6 +42,8 @@ export interface SimulationOptions {
   readonly localEpochs?: number;
   readonly batchSize: number;
   readonly learningRate: number;
+  /** λ, the weight of the LMMD term (default 1, the paper's code). */
+  readonly lmmdWeight?: number;
   /** Train / validation / test fractions of each site (default the paper's 0.8 / 0.1 / 0.1). */
   readonly splitFractions?: SplitFractions;
 }
@@ -54,9 +56,32 @@ export interface EvaluationSummary {
 
 export interface SiteRoundResult extends EvaluationSummary {
   readonly site: string;
+  /** The same module on the site's validation split (null when the split is empty). */
+  readonly validation: EvaluationSummary | null;
   /** Mean total loss of this round's local steps (null without training). */
   readonly meanLoss: number | null;
+  /** Mean contrastive and LMMD (unweighted, before λ) losses of this round's steps (null without training / LMMD). */
+  readonly meanContrastiveLoss: number | null;
+  readonly meanLmmdLoss: number | null;
+  /** Pseudo labels LMMD saw this round: reference rows, and how many had their true label (null without LMMD). */
+  readonly pseudoLabels: { rows: number; correct: number } | null;
   readonly steps: number;
+  /** Bytes this site sent this round: its module update, float32 in the protocol's tensor encoding (0 if none). */
+  readonly bytesSent: number;
+}
+
+/** The round's diagnostics, over the training sites. */
+export interface RoundDiagnostics {
+  /**
+   * Share of the reference rows drawn this round (all sites' LMMD batches) whose pseudo label equals the true label;
+   * null for methods without LMMD and for round 0.
+   */
+  readonly pseudoLabelAccuracy: number | null;
+  /** Mean over sites of each site's mean loss (null without training / LMMD). */
+  readonly meanContrastiveLoss: number | null;
+  readonly meanLmmdLoss: number | null;
+  /** Mean over sites of the bytes each sent. */
+  readonly bytesSentPerSite: number;
 }
 
 export interface RoundResult {
@@ -66,11 +91,14 @@ export interface RoundResult {
   readonly sites: SiteRoundResult[];
   /** The global site's test split. */
   readonly global: EvaluationSummary;
+  readonly diagnostics: RoundDiagnostics;
   readonly durationMs: number;
 }
 
 export interface SimulationResult {
   readonly method: MethodName;
+  /** λ used (1 unless set). */
+  readonly lmmdWeight: number;
   readonly description: string;
   readonly globalSite: string;
   readonly trainingSites: { name: string; train: number; val: number; test: number }[];
