@@ -12,7 +12,8 @@
  * `@facmic/encoder/node`.
  */
 export type * from './types.ts';
-export { createEncoder, DEFAULT_BATCH_SIZE, DEFAULT_WASM_PATHS, nextBatchSize, TARGET_BATCH_MS } from './encoder.ts';
+export { createEncoder, DEFAULT_BATCH_SIZE, DEFAULT_WASM_PATHS } from './encoder.ts';
+export { nextBatchSize, TARGET_BATCH_MS } from './batch-size.ts';
 export type { Capabilities } from './device-policy.ts';
 export { chooseEncoderDevice, chooseTfjsBackend, detectCapabilities, recommendedThreads, TFJS_FALLBACK_ORDER } from './device-policy.ts';
 export {
