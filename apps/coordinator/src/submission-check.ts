@@ -4,7 +4,7 @@
  * the decoded state is what the running sum adds), or refused with a typed reason. Nothing here writes anything.
  */
 import { isCounterEntry, ModuleStateError, moduleTensorSpec, validateCounters, type ModuleState } from '@facmic/learning/plain';
-import { decodeTensors, encodedTensorsByteLength, openRound, TensorEncodingError, type ParsedSubmission, type TensorSpec } from '@facmic/protocol';
+import { decodeTensors, encodedTensorsByteLength, openRound, TensorEncodingError, type ParsedSubmission, type TensorBase, type TensorDtype, type TensorSpec } from '@facmic/protocol';
 import { accept, refuse, type Outcome } from './outcome.ts';
 import type { FederationRecord, SubmissionRecord } from './store/store.ts';
 
@@ -39,6 +39,8 @@ export interface SubmissionContext {
   readonly participants: readonly string[] | null;
   /** What this site already stored for the submitted round. */
   readonly existing: SubmissionRecord | null;
+  /** The global model 8-bit updates of the submitted round are deltas from (`update-base.ts`); absent: they are refused. */
+  readonly base?: () => TensorBase;
 }
 
 export type CheckedSubmission =
@@ -90,10 +92,11 @@ export function checkSubmission(context: SubmissionContext, submission: ParsedSu
   try {
     // Names, shapes and finite values are the decoding's checks (against the module's spec); the counter is left. The
     // state is only read (added to the running sum) while the submission's bytes live: no copy.
-    const decoded = decodeTensors(submission.weights, { expected: moduleSpecOf(federation), maxBytes, copy: false });
+    const decoded = decodeTensors(submission.weights, { expected: moduleSpecOf(federation), maxBytes, copy: false, ...(context.base ? { base: context.base } : {}) });
     validateCounters(decoded.tensors);
     const dtypes = new Set(Object.entries(decoded.dtypes).filter(([name]) => !isCounterEntry(name)).map(([, dtype]) => dtype));
-    const dtype: WeightsDtype = dtypes.size === 1 ? ([...dtypes][0] as 'float32' | 'float16') : 'mixed';
+    // An 8-bit update keeps its running statistics in float32: it is an 8-bit update all the same.
+    const dtype: WeightsDtype = dtypes.has('int8') ? 'int8' : dtypes.size === 1 ? ([...dtypes][0] as TensorDtype) : 'mixed';
     return accept({ checked: { kind: 'update', state: decoded.tensors, checksum: decoded.checksum, dtype } as const });
   } catch (error) {
     if (error instanceof TensorEncodingError) return refuse(error.code, error.message);
