@@ -41,7 +41,7 @@ test.afterAll(async () => {
 });
 
 test('three browser hospitals, one on WebGPU, finish 2 rounds with secure aggregation on', async ({ browser }) => {
-  test.setTimeout(9 * 60_000);
+  test.setTimeout(8 * 60_000);
   const adminContext = await browser.newContext({ viewport: DESKTOP });
   contexts.push(adminContext);
   const admin = new AdminDashboard(await adminContext.newPage());
@@ -93,7 +93,18 @@ test('three browser hospitals, one on WebGPU, finish 2 rounds with secure aggreg
     pages.push(page);
   }
 
-  for (const page of pages) await page.waitForFinished(360_000);
+  const started = Date.now();
+  const progress = (what: string) => {
+    console.log(`[secure e2e] ${what} after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  };
+  for (const [index, page] of pages.entries()) {
+    await page.waitUntilTakingPart();
+    progress(`${HOSPITALS[index]!.name} encoded its images`);
+  }
+  for (const [index, page] of pages.entries()) {
+    await page.waitForFinished(300_000);
+    progress(`${HOSPITALS[index]!.name} finished`);
+  }
   for (const page of pages) await expect(page.page.getByTestId('round-counter')).toHaveText(`Round ${ROUNDS} of ${ROUNDS}`);
   await admin.expectRound(`${ROUNDS} / ${ROUNDS}`, 60_000);
   await expect(view).toContainText('finished');
