@@ -24,7 +24,7 @@ export function dpCentralAggregate(store: CoordinatorStore, federation: Federati
   const deltas: Float64Array[] = [];
   for (const submission of store.listSubmissions(federation.id, round, { withWeights: true })) {
     if (!submission.weights) throw new Error(`the weights of ${submission.siteId} were pruned`);
-    deltas.push(stateDelta(layout, decodeTensors(submission.weights, { expected: tensorSpec }).tensors, global));
+    deltas.push(stateDelta(layout, decodeTensors(submission.weights, { expected: tensorSpec, base: { round: round - 1, tensors: global } }).tensors, global));
     contributors.push(submission.siteId);
   }
   const noiseMultiplier = nextNoiseMultiplier(dp, federation.settings.rounds);

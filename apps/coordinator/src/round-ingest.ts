@@ -14,6 +14,7 @@
  */
 import { AggregationError, type AggregationStrategy, type ModuleState, type UpdateAccumulator } from '@facmic/learning/plain';
 import { decodeTensors, type TensorSpec } from '@facmic/protocol';
+import { updateBase } from './update-base.ts';
 import type { CoordinatorStore } from './store/store.ts';
 
 export interface AcceptedUpdate {
@@ -89,7 +90,7 @@ export class RoundIngest {
         if (!current()) return;
         const submission = this.store.getSubmission(federationId, round, siteId);
         if (!submission?.weights) throw new AggregationError('no-updates', `the weights of ${siteId} were pruned`);
-        const decoded = decodeTensors(submission.weights, { expected: spec, copy: false });
+        const decoded = decodeTensors(submission.weights, { expected: spec, copy: false, base: updateBase(this.store, federationId, round, spec) });
         aggregate.accumulator.add({ state: decoded.tensors, numSamples: submission.sampleCount, clientId: siteId });
         aggregate.contributors.push(siteId);
         aggregate.totalSamples += submission.sampleCount;
@@ -113,9 +114,10 @@ export class RoundIngest {
     this.rebuilding.delete(federationId);
     this.open.delete(federationId);
     const aggregate: OpenAggregate = { round, accumulator: this.strategy.createAccumulator(), contributors: [], totalSamples: 0 };
+    const base = updateBase(this.store, federationId, round, spec);
     for (const submission of this.store.listSubmissions(federationId, round, { withWeights: true })) {
       if (!submission.weights) throw new AggregationError('no-updates', `the weights of ${submission.siteId} were pruned`);
-      const state = decodeTensors(submission.weights, { expected: spec }).tensors;
+      const state = decodeTensors(submission.weights, { expected: spec, base }).tensors;
       aggregate.accumulator.add({ state, numSamples: submission.sampleCount, clientId: submission.siteId });
       aggregate.contributors.push(submission.siteId);
       aggregate.totalSamples += submission.sampleCount;

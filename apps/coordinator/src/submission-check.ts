@@ -2,10 +2,11 @@
  * Whether a `round:submit` can be accepted, pure: from the federation, its open round and what the site already
  * stored, the submission is a duplicate to acknowledge again, an update to accept (decoded and checked here, once:
  * the decoded state is what the running sum adds), or refused with a typed reason. Nothing here writes anything. With
- * `decode: false` the weights' own checks are left to `decodeSubmission` (the submission worker runs it).
+ * `decode: false` the weights' own checks are left to `decodeSubmission` (the submission worker runs it), except for an
+ * 8-bit update, decoded here against the round's global model.
  */
 import { isCounterEntry, ModuleStateError, moduleTensorSpec, validateCounters, type ModuleState } from '@facmic/learning/plain';
-import { decodeTensors, encodedTensorsByteLength, openRound, TensorEncodingError, type ParsedSubmission, type TensorSpec } from '@facmic/protocol';
+import { declaresTensorBase, decodeTensors, encodedTensorsByteLength, openRound, TensorEncodingError, type ParsedSubmission, type TensorBase, type TensorDtype, type TensorSpec } from '@facmic/protocol';
 import { accept, refuse, type Outcome } from './outcome.ts';
 import type { FederationRecord, SubmissionRecord } from './store/store.ts';
 
@@ -40,6 +41,8 @@ export interface SubmissionContext {
   readonly participants: readonly string[] | null;
   /** What this site already stored for the submitted round. */
   readonly existing: SubmissionRecord | null;
+  /** The global model 8-bit updates of the submitted round are deltas from (`update-base.ts`); absent: they are refused. */
+  readonly base?: () => TensorBase;
 }
 
 export type CheckedSubmission =
@@ -94,22 +97,25 @@ export function checkSubmission(
   if (submission.weights.byteLength > maxBytes) {
     return refuse('PAYLOAD_TOO_LARGE', `${submission.weights.byteLength} bytes of weights; this federation's module is at most ${maxBytes}`);
   }
-  if (options.decode === false) return accept({ checked: { kind: 'to-decode', spec: moduleSpecOf(federation), maxBytes } as const });
-  const decoded = decodeSubmission(submission.weights, moduleSpecOf(federation), maxBytes);
+  // An 8-bit update is decoded here: it needs the round's global model, which the submission worker does not hold.
+  if (options.decode === false && !declaresTensorBase(submission.weights)) return accept({ checked: { kind: 'to-decode', spec: moduleSpecOf(federation), maxBytes } as const });
+  const decoded = decodeSubmission(submission.weights, moduleSpecOf(federation), maxBytes, context.base);
   return decoded.ok ? accept({ checked: decoded.checked }) : decoded;
 }
 
 /**
  * The weights' own checks, pure and on plain data (it also runs in the submission worker): names, shapes and finite
- * values against the module's spec, and the counter. The state is only read (added to the running sum) while the
- * submission's bytes live: no copy.
+ * values against the module's spec, and the counter; an 8-bit update against `base`, the round's global model (without
+ * it, such a file is refused). The state is only read (added to the running sum) while the submission's bytes live: no
+ * copy.
  */
-export function decodeSubmission(weights: Uint8Array, spec: TensorSpec, maxBytes: number): Outcome<{ checked: Extract<CheckedSubmission, { kind: 'update' }> }, SubmissionRefusalCode> {
+export function decodeSubmission(weights: Uint8Array, spec: TensorSpec, maxBytes: number, base?: () => TensorBase): Outcome<{ checked: Extract<CheckedSubmission, { kind: 'update' }> }, SubmissionRefusalCode> {
   try {
-    const decoded = decodeTensors(weights, { expected: spec, maxBytes, copy: false });
+    const decoded = decodeTensors(weights, { expected: spec, maxBytes, copy: false, ...(base ? { base } : {}) });
     validateCounters(decoded.tensors);
     const dtypes = new Set(Object.entries(decoded.dtypes).filter(([name]) => !isCounterEntry(name)).map(([, dtype]) => dtype));
-    const dtype: WeightsDtype = dtypes.size === 1 ? ([...dtypes][0] as 'float32' | 'float16') : 'mixed';
+    // An 8-bit update keeps its running statistics in float32: it is an 8-bit update all the same.
+    const dtype: WeightsDtype = dtypes.has('int8') ? 'int8' : dtypes.size === 1 ? ([...dtypes][0] as TensorDtype) : 'mixed';
     return accept({ checked: { kind: 'update', state: decoded.tensors, checksum: decoded.checksum, dtype } as const });
   } catch (error) {
     if (error instanceof TensorEncodingError) return refuse(error.code, error.message);

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initialModuleState, isCounterEntry } from '@facmic/learning/plain';
-import { crc32, encodeTensors, type ParsedSubmission } from '@facmic/protocol';
+import { initialModuleState, isCounterEntry, moduleSpec } from '@facmic/learning/plain';
+import { crc32, decodeTensors, encodeTensors, type ParsedSubmission } from '@facmic/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashToken } from './auth.ts';
 import { FakeClock } from './clock.ts';
@@ -112,6 +112,23 @@ describe('the submission worker', () => {
     const main = setUp({ file: false });
     await Promise.all(SITES.map((name, i) => main.engine.submitGrouped(`site-${name}`, 'fed-1', updates[i] as ParsedSubmission)));
     expect(await publishedRound1(main.store)).toBe(viaWorker);
+  });
+
+  it('decodes an 8-bit update on the main thread, against the round\'s global model, and sends the others to the worker', async () => {
+    const { store, engine, writer } = await withWorker();
+    const global = store.getGlobalModel('fed-1', 0);
+    if (!global) throw new Error('no initial model');
+    const base = { round: 0, tensors: decodeTensors(global.weights).tensors };
+    const trained = initialModuleState('facmic', DIM, 7);
+    const eightBit: ParsedSubmission = {
+      ...submission(7),
+      weights: encodeTensors(trained, { dtype: 'int8', float32Names: moduleSpec('facmic', DIM).filter((e) => e.kind !== 'parameter').map((e) => e.name), base, random: () => 0.5 }).bytes,
+    };
+    const pending = [engine.submitGrouped('site-a', 'fed-1', eightBit), engine.submitGrouped('site-b', 'fed-1', submission(2)), engine.submitGrouped('site-c', 'fed-1', submission(3))];
+    expect(writer?.inFlight).toBe(2);
+    expect(await Promise.all(pending)).toMatchObject([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(store.getSubmission('fed-1', 1, 'site-a')?.dtype).toBe('int8');
+    await publishedRound1(store);
   });
 
   it('refuses with ROUND_CLOSED an update whose round closed before the worker committed it, and stores nothing', async () => {

@@ -21,7 +21,8 @@ import { accept, refuse, type Outcome } from './outcome.ts';
 import type { RoundDriver } from './round-driver.ts';
 import type { SubmissionWriter } from './submission-writer.ts';
 import type { CoordinatorStore, FederationRecord } from './store/store.ts';
-import { checkSubmission, type CheckedSubmission, type SubmissionRefusalCode } from './submission-check.ts';
+import { checkSubmission, moduleSpecOf, type CheckedSubmission, type SubmissionRefusalCode } from './submission-check.ts';
+import { updateBase } from './update-base.ts';
 
 export type SubmitOutcome = Outcome<{ round: number; checksum: string; duplicate: boolean }, SubmissionRefusalCode>;
 
@@ -163,6 +164,7 @@ export class SubmissionDesk {
         federation,
         participants: federation && federation.round > 0 ? (store.getRound(federation.id, federation.round)?.participants ?? null) : null,
         existing: federation ? store.getSubmission(federation.id, submission.round, siteId) : null,
+        ...(federation ? { base: updateBase(store, federation.id, submission.round, moduleSpecOf(federation)) } : {}),
       },
       submission,
       { decode: !placeOnly },

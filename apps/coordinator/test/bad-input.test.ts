@@ -5,6 +5,7 @@
 import { initialModuleState, type ModuleState } from '@facmic/learning';
 import {
   crc32,
+  decodeTensors,
   encodeTensors,
   PROTOCOL_VERSION,
   readConnectError,
@@ -73,6 +74,32 @@ const INHERITED_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty
 function withExtraTensor(state: ModuleState, name: string): Uint8Array {
   // Object.fromEntries defines own properties, `__proto__` included.
   return encodeTensors(Object.fromEntries([...Object.entries(state), [name, { shape: [2], data: new Float32Array([1, 2]) }]])).bytes;
+}
+
+/**
+ * An 8-bit update of `goodState` against round 0's global model, made malformed one way: another base round, a -128
+ * code in its first tensor, an edited first int8 header entry or header, or another format version.
+ */
+interface Int8Defect {
+  round?: number;
+  code?: number;
+  edit?: (entry: { scale?: number }) => void;
+  header?: (header: { baseRound?: number }) => void;
+  version?: number;
+}
+function malformedInt8Update(state: ModuleState, base: ModuleState, defect: Int8Defect): Uint8Array {
+  const counters = Object.keys(state).filter((name) => !name.endsWith('weight') && !name.endsWith('bias'));
+  let bytes = encodeTensors(state, { dtype: 'int8', base: { round: defect.round ?? 0, tensors: base }, float32Names: counters }).bytes;
+  bytes = rewriteHeader(bytes, (h) => {
+    const header = h as unknown as { baseRound?: number; tensors: { dtype: string; scale?: number }[] };
+    const entry = header.tensors.find((e) => e.dtype === 'int8')!;
+    defect.edit?.(entry);
+    defect.header?.(header);
+  });
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (defect.code !== undefined) bytes[(12 + view.getUint32(8, true) + 3) & ~3] = defect.code & 0xff;
+  if (defect.version !== undefined) view.setUint16(4, defect.version, true);
+  return withChecksum(bytes);
 }
 
 /**
@@ -194,6 +221,7 @@ describe('bad input', () => {
     const ack = await emitAck(site, 'round:submit', { ...baseSubmission, ...patch });
     return ack.ok ? 'OK' : ack.code;
   };
+  const int8Update = (defect: Int8Defect) => malformedInt8Update(goodState, decodeTensors(t.store.getGlobalModel(federation.config.id, 0)!.weights).tensors, defect);
   const siteEvent = (event: string, ...args: unknown[]) => async () => {
     const ack = await emitAck(site, event, ...args);
     return ack.ok ? 'OK' : ack.code;
@@ -271,6 +299,13 @@ describe('bad input', () => {
     ['a weights header declaring more data than sent', async () => submit({ weights: rewriteHeader(encodeTensors(goodState).bytes, (h) => { h.tensors[0]!.shape = h.tensors[0]!.shape.map((d) => d * 2); }) })(), 'BAD_WEIGHTS'],
     ['a weights header declaring less data than sent', async () => submit({ weights: rewriteHeader(encodeTensors(goodState).bytes, (h) => { h.tensors = h.tensors.slice(1); }) })(), 'BAD_WEIGHTS'],
     ['weights declared float16, sent as float32', async () => submit({ weights: rewriteHeader(encodeTensors(goodState).bytes, (h) => { for (const e of h.tensors) e.dtype = 'float16'; }) })(), 'BAD_WEIGHTS'],
+    // 8-bit updates: deltas from the round's global model (round 0's here)
+    ['an 8-bit update taken from another round\'s model', async () => submit({ weights: int8Update({ round: 3 }) })(), 'BAD_WEIGHTS'],
+    ['an 8-bit update with the code -128', async () => submit({ weights: int8Update({ code: -128 }) })(), 'BAD_WEIGHTS'],
+    ['an 8-bit update without a scale', async () => submit({ weights: int8Update({ edit: (e) => { delete e.scale; } }) })(), 'BAD_WEIGHTS'],
+    ['an 8-bit update with a negative scale', async () => submit({ weights: int8Update({ edit: (e) => { e.scale = -1; } }) })(), 'BAD_WEIGHTS'],
+    ['an 8-bit update with no base round', async () => submit({ weights: int8Update({ header: (h) => { delete h.baseRound; } }) })(), 'BAD_WEIGHTS'],
+    ['an 8-bit tensor in a version 1 file', async () => submit({ weights: int8Update({ version: 1 }) })(), 'BAD_WEIGHTS'],
     // floods
     ['a flood of status reports', async () => {
       const acks = await Promise.all(

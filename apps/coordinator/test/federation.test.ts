@@ -33,7 +33,7 @@ describe('a federation of three Node sites', () => {
     const perClass = [3, 6, 12]; // 12, 24, 48 training samples
     const sites = await Promise.all(perClass.map(async (n, i) => {
       const invite = await createInvite(t, federationId, `Hospital ${i + 1}`);
-      return startSite(t.url, federationId, invite.token, { name: `hospital-${i + 1}`, encoder: t.encoder, trainPerClass: n, seed: i + 1, weightsDtype: i === 2 ? 'float16' : 'float32' });
+      return startSite(t.url, federationId, invite.token, { name: `hospital-${i + 1}`, encoder: t.encoder, trainPerClass: n, seed: i + 1, weightsDtype: (['float32', 'int8', 'float16'] as const)[i] });
     }));
     const models = sites.map((site) => {
       const received: { round: number; state: ModuleState; final: boolean }[] = [];
@@ -56,7 +56,9 @@ describe('a federation of three Node sites', () => {
       const model = t.store.getGlobalModel(federationId, round);
       expect(model).not.toBeNull();
       const global = decodeTensors(model!.weights, { expected: spec }).tensors;
-      const states = submissions.map((s) => decodeTensors(s.weights!, { expected: spec }).tensors);
+      // The 8-bit site's update is a delta from the round's global model (the model after the round before).
+      const base = { round: round - 1, tensors: decodeTensors(t.store.getGlobalModel(federationId, round - 1)!.weights).tensors };
+      const states = submissions.map((s) => decodeTensors(s.weights!, { expected: spec, base }).tensors);
       const total = submissions.reduce((sum, s) => sum + s.sampleCount, 0);
       for (const name of Object.keys(spec)) {
         const got = global[name]!.data;
@@ -83,6 +85,7 @@ describe('a federation of three Node sites', () => {
       }
     }
     expect(t.store.listSubmissions(federationId, 1).find((s) => s.sampleCount === 48)?.dtype).toBe('float16');
+    expect(t.store.listSubmissions(federationId, 1).find((s) => s.sampleCount === 24)?.dtype).toBe('int8');
 
     // Every site ends holding the final global model (what its classify panel uses), equal to the published one.
     const finalModel = decodeTensors(t.store.getGlobalModel(federationId, 3)!.weights, { expected: spec }).tensors;

@@ -11,6 +11,7 @@ import {
   type CreateFederationRequest,
   type FederationDetail,
   type InviteCreated,
+  type TensorDtype,
 } from '@facmic/protocol';
 import type { SiteClient } from '@facmic/site';
 import { io, type Socket } from 'socket.io-client';
@@ -139,7 +140,7 @@ export function startSite(
   url: string,
   federationId: string,
   token: string,
-  options: { name: string; encoder: FeatureEncoder; trainPerClass: number | number[]; testPerClass?: number; seed?: number; weightsDtype?: 'float32' | 'float16' },
+  options: { name: string; encoder: FeatureEncoder; trainPerClass: number | number[]; testPerClass?: number; seed?: number; weightsDtype?: TensorDtype },
 ): SiteClient {
   const data: NodeSiteData = { kind: 'generated', trainPerClass: options.trainPerClass, testPerClass: options.testPerClass ?? 3, seed: options.seed ?? 1 };
   return createNodeSite({

@@ -176,7 +176,7 @@ export const submissionSummarySchema = z.strictObject({
   siteName: z.string(),
   sampleCount: z.int().min(1),
   bytes: z.int().min(0),
-  dtype: z.enum(['float32', 'float16', 'mixed']),
+  dtype: z.enum(['float32', 'float16', 'int8', 'mixed']),
   checksum: z.string(),
   receivedAt: z.number(),
   metrics: siteRoundMetricsSchema,

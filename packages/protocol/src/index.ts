@@ -18,5 +18,6 @@ export * from './connect-error.ts';
 export * from './invite.ts';
 export * from './parse.ts';
 export * from './tensor-encoding.ts';
+export { INT8_LEVELS, type UniformSource } from './int8-tensor.ts';
 export { crc32, crc32Hex, portableCrc32 } from './crc32.ts';
 export { float16BitsToFloat32, float32ToFloat16Bits, FLOAT16_MAX } from './float16.ts';

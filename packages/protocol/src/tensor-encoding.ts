@@ -10,6 +10,7 @@
  * | 6..7       | reserved (u16), 0                                                        |
  * | 8..11      | header length H in bytes (u32)                                           |
  * | 12..12+H   | UTF-8 JSON header `{"tensors":[{"name","shape","dtype"}, ...]}`           |
+ * |            | (version 2 adds `"baseRound"` and, on `int8` entries, `"scale"`)          |
  * | padding    | zero bytes up to a multiple of 4                                         |
  * | data       | each tensor's values, row-major, in header order, each padded to 4 bytes |
  * | last 4     | CRC-32 of every byte before it (u32)                                     |
@@ -23,44 +24,41 @@
  *
  * Decoding stays close to a copy: float32 values are copied in one block (or, on request, viewed where they lie),
  * float16 ones widened through a 65,536-entry table, then both are scanned once for NaN and Infinity.
+ *
+ * Version 2 adds the `int8` dtype (`int8-tensor.ts`): an update's tensor as its delta from the global model of round
+ * `baseRound` (the header's), one byte per value, with the tensor's `scale` in its entry. Decoding one needs that
+ * model (`DecodeTensorsOptions.base`) and returns base + delta in float32, like every dtype. A file without an `int8`
+ * tensor is still written as version 1, so readers of version 1 read it; this build reads both.
  */
 import { crc32 } from './crc32.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from './float16.ts';
+import { baseOf, quantiseAgainstBase, readInt8, validInt8Scale, type UniformSource } from './int8-tensor.ts';
+import { TensorEncodingError, type NamedTensor, type TensorBase, type TensorDtype, type TensorSet, type TensorSpec } from './tensor-types.ts';
 
-/** Version of the binary layout above. */
-export const TENSOR_FORMAT_VERSION = 1;
-/** Tensor value types on the wire. Decoded tensors are always float32. */
-export type TensorDtype = 'float32' | 'float16';
-export const TENSOR_DTYPES: readonly TensorDtype[] = ['float32', 'float16'];
+export { TensorEncodingError, type NamedTensor, type TensorBase, type TensorDtype, type TensorEncodingErrorCode, type TensorSet, type TensorSpec } from './tensor-types.ts';
 
-/** One named tensor: its shape and row-major values. Structurally equal to `@facmic/learning`'s module state entries. */
-export interface NamedTensor {
-  shape: number[];
-  data: Float32Array;
-}
-/** Named tensors, e.g. a module state `{ '0.weight': {shape: [512, 512], data}, ... }`. */
-export type TensorSet = Record<string, NamedTensor>;
-/** Expected names and shapes, e.g. from `moduleSpec(kind, dim)`. */
-export type TensorSpec = Readonly<Record<string, readonly number[]>>;
+/** Newest version of the binary layout above (2: the `int8` dtype); files without `int8` tensors are version 1. */
+export const TENSOR_FORMAT_VERSION = 2;
+/** Versions this build decodes. */
+export const TENSOR_FORMAT_VERSIONS_READ: readonly number[] = [1, 2];
+export const TENSOR_DTYPES: readonly TensorDtype[] = ['float32', 'float16', 'int8'];
+/** The dtypes of a file that stands alone (an `int8` tensor needs its base model). */
+export type PlainTensorDtype = Exclude<TensorDtype, 'int8'>;
 
-/** Why a tensor file was refused; each reason is an error code of the protocol. */
-export type TensorEncodingErrorCode = 'BAD_WEIGHTS' | 'WEIGHTS_SHAPE_MISMATCH' | 'NON_FINITE_WEIGHTS' | 'PAYLOAD_TOO_LARGE';
 
-export class TensorEncodingError extends Error {
-  override readonly name = 'TensorEncodingError';
-  constructor(
-    readonly code: TensorEncodingErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface EncodeTensorsOptions {
-  /** Value type on the wire (default float32). float16 halves the size; values beyond +-65504 are refused. */
+  /**
+   * Value type on the wire (default float32). float16 halves the size; values beyond +-65504 are refused. int8 sends
+   * each tensor's delta from `base` in about a quarter of the float32 size (stochastic rounding from `random`).
+   */
   dtype?: TensorDtype;
   /** Tensors kept in float32 whatever `dtype` says (e.g. counters such as `num_batches_tracked`). */
   float32Names?: readonly string[];
+  /** With `dtype: 'int8'`: the model the deltas are taken from (every int8 tensor's name, same length). */
+  base?: TensorBase;
+  /** With `dtype: 'int8'`: the rounding's randomness (default Math.random; a seeded source makes files reproducible). */
+  random?: UniformSource;
 }
 
 export interface DecodeTensorsOptions {
@@ -73,6 +71,11 @@ export interface DecodeTensorsOptions {
    * so nothing is copied: for a caller that only reads them while `bytes` lives (default true: fresh arrays).
    */
   copy?: boolean;
+  /**
+   * The base model of `int8` tensors (or a function giving it, called only when the file has one): the file's
+   * `baseRound` must be its round. Without it an `int8` file is refused.
+   */
+  base?: TensorBase | (() => TensorBase);
 }
 
 /** A tensor file and its checksum (the trailer, 8 hex digits). */
@@ -108,13 +111,13 @@ const FLOAT16_VALUES: Float32Array = (() => {
 
 const align4 = (n: number): number => (n + 3) & ~3;
 const hex = (crc: number): string => crc.toString(16).padStart(8, '0');
-const bytesPerValue = (dtype: TensorDtype): number => (dtype === 'float32' ? 4 : 2);
+const bytesPerValue = (dtype: TensorDtype): number => (dtype === 'float32' ? 4 : dtype === 'float16' ? 2 : 1);
 const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Encoded size in bytes of tensors with these shapes (header included), e.g. to size message limits. */
-export function encodedTensorsByteLength(spec: TensorSpec, dtype: TensorDtype = 'float32', float32Names: readonly string[] = []): number {
+export function encodedTensorsByteLength(spec: TensorSpec, dtype: PlainTensorDtype = 'float32', float32Names: readonly string[] = []): number {
   const names = Object.keys(spec).sort();
-  const header = headerBytes(names.map((name) => ({ name, shape: [...(spec[name] ?? [])], dtype: float32Names.includes(name) ? 'float32' : dtype })));
+  const header = headerBytes(names.map((name) => ({ name, shape: [...(spec[name] ?? [])], dtype: float32Names.includes(name) ? 'float32' : dtype })), null);
   let total = align4(PREAMBLE_BYTES + header.length);
   for (const name of names) {
     const d = float32Names.includes(name) ? 'float32' : dtype;
@@ -127,10 +130,12 @@ interface HeaderEntry {
   name: string;
   shape: number[];
   dtype: TensorDtype;
+  /** int8 entries only. */
+  scale?: number;
 }
 
-function headerBytes(entries: HeaderEntry[]): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ tensors: entries }));
+function headerBytes(entries: HeaderEntry[], baseRound: number | null): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(baseRound === null ? { tensors: entries } : { baseRound, tensors: entries }));
 }
 
 /**
@@ -142,15 +147,25 @@ export function encodeTensors(tensors: TensorSet, options: EncodeTensorsOptions 
   const keep = options.float32Names ?? [];
   const names = Object.keys(tensors).sort();
   const entries: HeaderEntry[] = [];
+  const codes = new Map<string, Int8Array>();
   for (const name of names) {
     const tensor = tensors[name] as NamedTensor;
     checkShape(name, tensor.shape);
     if (tensor.data.length !== elementCount(tensor.shape)) {
       throw new TensorEncodingError('WEIGHTS_SHAPE_MISMATCH', `tensor "${name}": ${tensor.data.length} values for shape [${tensor.shape.join(', ')}]`);
     }
-    entries.push({ name, shape: [...tensor.shape], dtype: keep.includes(name) ? 'float32' : dtype });
+    const entry: HeaderEntry = { name, shape: [...tensor.shape], dtype: keep.includes(name) ? 'float32' : dtype };
+    if (entry.dtype === 'int8') {
+      const bad = firstNonFinite(tensor.data);
+      if (bad >= 0) throw new TensorEncodingError('NON_FINITE_WEIGHTS', `tensor "${name}" holds ${tensor.data[bad]} at index ${bad}`);
+      const quantised = quantiseAgainstBase(name, tensor.data, options.base, options.random);
+      entry.scale = quantised.scale;
+      codes.set(name, quantised.codes);
+    }
+    entries.push(entry);
   }
-  const header = headerBytes(entries);
+  const baseRound = codes.size > 0 ? (options.base as TensorBase).round : null;
+  const header = headerBytes(entries, baseRound);
   let total = align4(PREAMBLE_BYTES + header.length);
   for (const e of entries) total += align4(elementCount(e.shape) * bytesPerValue(e.dtype));
   total += TRAILER_BYTES;
@@ -158,7 +173,7 @@ export function encodeTensors(tensors: TensorSet, options: EncodeTensorsOptions 
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
-  view.setUint16(4, TENSOR_FORMAT_VERSION, true);
+  view.setUint16(4, baseRound === null ? 1 : TENSOR_FORMAT_VERSION, true);
   view.setUint16(6, 0, true);
   view.setUint32(8, header.length, true);
   out.set(header, PREAMBLE_BYTES);
@@ -167,7 +182,10 @@ export function encodeTensors(tensors: TensorSet, options: EncodeTensorsOptions 
     const data = (tensors[e.name] as NamedTensor).data;
     const bad = firstNonFinite(data);
     if (bad >= 0) throw new TensorEncodingError('NON_FINITE_WEIGHTS', `tensor "${e.name}" holds ${data[bad]} at index ${bad}`);
-    if (e.dtype === 'float32') {
+    const quantised = codes.get(e.name);
+    if (quantised) {
+      out.set(new Uint8Array(quantised.buffer, quantised.byteOffset, quantised.byteLength), offset);
+    } else if (e.dtype === 'float32') {
       if (LITTLE_ENDIAN) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
       else for (let i = 0; i < data.length; i++) view.setFloat32(offset + 4 * i, data[i] as number, true);
     } else {
@@ -202,7 +220,13 @@ function checkShape(name: string, shape: readonly unknown[]): void {
   }
 }
 
-function parseHeader(json: string): HeaderEntry[] {
+interface ParsedHeader {
+  entries: HeaderEntry[];
+  /** Version 2 files with int8 tensors: the round of their base model. */
+  baseRound: number | null;
+}
+
+function parseHeader(json: string, version: number): ParsedHeader {
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
@@ -213,9 +237,10 @@ function parseHeader(json: string): HeaderEntry[] {
     throw new TensorEncodingError('BAD_WEIGHTS', 'header has no tensor list');
   }
   const list = (parsed as { tensors: unknown[] }).tensors;
+  const baseRound = (parsed as { baseRound?: unknown }).baseRound;
   if (list.length > MAX_TENSORS) throw new TensorEncodingError('BAD_WEIGHTS', `header lists ${list.length} tensors (at most ${MAX_TENSORS})`);
   const seen = new Set<string>();
-  return list.map((raw, i) => {
+  const entries = list.map((raw, i) => {
     const e = raw as Partial<HeaderEntry> | null;
     if (
       typeof e !== 'object' ||
@@ -224,18 +249,34 @@ function parseHeader(json: string): HeaderEntry[] {
       e.name.length === 0 ||
       e.name.length > MAX_NAME_LENGTH ||
       !Array.isArray(e.shape) ||
-      (e.dtype !== 'float32' && e.dtype !== 'float16')
+      (e.dtype !== 'float32' && e.dtype !== 'float16' && e.dtype !== 'int8')
     ) {
       throw new TensorEncodingError('BAD_WEIGHTS', `header entry ${i} is malformed`);
     }
     checkShape(e.name, e.shape);
     if (seen.has(e.name)) throw new TensorEncodingError('BAD_WEIGHTS', `tensor "${e.name}" appears twice`);
     seen.add(e.name);
-    return { name: e.name, shape: e.shape, dtype: e.dtype };
+    if (e.dtype !== 'int8') return { name: e.name, shape: e.shape, dtype: e.dtype };
+    if (version < 2) throw new TensorEncodingError('BAD_WEIGHTS', `tensor "${e.name}" is int8, which needs format version 2 (the file says ${version})`);
+    if (!validInt8Scale(e.scale)) throw new TensorEncodingError('BAD_WEIGHTS', `int8 tensor "${e.name}" has no valid scale (a finite float32 >= 0)`);
+    return { name: e.name, shape: e.shape, dtype: e.dtype, scale: e.scale };
   });
+  const int8 = entries.some((e) => e.dtype === 'int8');
+  if (int8 && (typeof baseRound !== 'number' || !Number.isSafeInteger(baseRound) || baseRound < 0)) {
+    throw new TensorEncodingError('BAD_WEIGHTS', 'an int8 file must name the round of its base model (baseRound, an integer >= 0)');
+  }
+  return { entries, baseRound: int8 ? (baseRound as number) : null };
 }
 
 /** Decodes and validates a tensor file. Throws {@link TensorEncodingError} with the reason. */
+/**
+ * Whether a file declares changes from a base model (format version 2: 8-bit tensors): decoding it needs
+ * `options.base`. Read from the preamble only; the decoding checks the rest.
+ */
+export function declaresTensorBase(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= PREAMBLE_BYTES && (bytes[4]! | (bytes[5]! << 8)) === TENSOR_FORMAT_VERSION;
+}
+
 export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions = {}): DecodedTensors {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (bytes.byteLength > maxBytes) {
@@ -246,8 +287,8 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions =
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(4, true);
-  if (version !== TENSOR_FORMAT_VERSION) {
-    throw new TensorEncodingError('BAD_WEIGHTS', `tensor format version ${version}, this build reads version ${TENSOR_FORMAT_VERSION}`);
+  if (!TENSOR_FORMAT_VERSIONS_READ.includes(version)) {
+    throw new TensorEncodingError('BAD_WEIGHTS', `tensor format version ${version}, this build reads versions ${TENSOR_FORMAT_VERSIONS_READ.join(' and ')}`);
   }
   const headerLength = view.getUint32(8, true);
   if (headerLength > MAX_HEADER_BYTES || PREAMBLE_BYTES + headerLength + TRAILER_BYTES > bytes.byteLength) {
@@ -264,7 +305,7 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions =
   } catch {
     throw new TensorEncodingError('BAD_WEIGHTS', 'header is not UTF-8');
   }
-  const entries = parseHeader(json);
+  const { entries, baseRound } = parseHeader(json, version);
 
   let expectedLength = align4(PREAMBLE_BYTES + headerLength);
   for (const e of entries) {
@@ -278,6 +319,7 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions =
   }
 
   if (options.expected) checkAgainstSpec(entries, options.expected);
+  const base = baseRound === null ? null : baseOf(options.base, baseRound);
 
   // Keyed by the file's names: prototype-free, so that a tensor named `__proto__` is an entry like any other.
   const tensors = Object.create(null) as TensorSet;
@@ -285,7 +327,10 @@ export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions =
   let offset = align4(PREAMBLE_BYTES + headerLength);
   for (const e of entries) {
     const count = elementCount(e.shape);
-    const data = e.dtype === 'float32' ? readFloat32(bytes, view, offset, count, options.copy ?? true) : readFloat16(bytes, view, offset, count);
+    const data =
+      e.dtype === 'float32' ? readFloat32(bytes, view, offset, count, options.copy ?? true)
+      : e.dtype === 'float16' ? readFloat16(bytes, view, offset, count)
+      : readInt8(bytes, offset, e.name, count, e.scale as number, base as TensorBase);
     const bad = firstNonFinite(data);
     if (bad >= 0) throw new TensorEncodingError('NON_FINITE_WEIGHTS', `tensor "${e.name}" holds ${data[bad]} at index ${bad}`);
     tensors[e.name] = { shape: e.shape, data };

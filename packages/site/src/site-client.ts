@@ -302,7 +302,8 @@ export class SiteClient {
       globalState,
       optimizer,
       seed: (this.options.seed ?? 0) * 100_003 + round,
-      weightsDtype: this.options.weightsDtype ?? (federation.privacy.updateEncoding === 'float16' ? 'float16' : 'float32'),
+      // Under secure aggregation the update is never sent as a file: its fixed-point words replace the encoding.
+      weightsDtype: federation.privacy.secureAggregation.enabled ? 'float32' : (this.options.weightsDtype ?? federation.privacy.updateEncoding),
       signal,
       onPhase: (phase, progress, message) => { this.status.set({ phase, progress, round, message }); },
       onEvaluated: (event) => { this.events.emit('evaluated', event); },

@@ -31,7 +31,7 @@ export interface SiteClientOptions {
   loadData: (context: LoadDataContext) => Promise<SiteData>;
   /** Shown to admins, e.g. `facmic-web/0.1`. */
   clientName?: string;
-  /** Value type of submitted weights (default float32; float16 halves the upload). */
+  /** Value type of submitted weights (default: the federation's `updateEncoding`; float16 halves the upload, int8 quarters it). */
   weightsDtype?: TensorDtype;
   /** Keeps Adam's state across reloads and restarts (see optimizer-state.ts); without it, only within this process. */
   optimizerStore?: OptimizerStore;

@@ -100,6 +100,28 @@ describe('trainRound', () => {
     value.optimizer.dispose();
   });
 
+  it('sends 8 bits as the delta from the round\'s global model, the running statistics exact, the same bytes when trained again', async () => {
+    const first = input({ weightsDtype: 'int8' });
+    const update = await trainRound(first.value);
+    const others = [input({ weightsDtype: 'float32' }).value, input({ weightsDtype: 'int8' }).value];
+    const exact = await trainRound(others[0]!);
+    const again = await trainRound(others[1]!);
+    expect(again.checksum).toBe(update.checksum);
+    const base = { round: 1, tensors: first.value.globalState };
+    expect(() => decodeTensors(update.bytes)).toThrow(/global model of round 1/);
+    const decoded = decodeTensors(update.bytes, { expected: moduleTensorSpec('facmic', DIM), base });
+    const plain = decodeTensors(exact.bytes).tensors;
+    expect(decoded.dtypes).toMatchObject({ '0.weight': 'int8', '1.running_var': 'float32', '1.num_batches_tracked': 'float32' });
+    expect(Array.from(decoded.tensors['1.running_var']!.data)).toEqual(Array.from(plain['1.running_var']!.data));
+    // Within one step of the 8-bit grid of the delta: max |delta| / 127.
+    const want = plain['0.weight']!.data;
+    const from = first.value.globalState['0.weight']!.data;
+    const step = want.reduce((m, v, i) => Math.max(m, Math.abs(v - from[i]!)), 0) / 127;
+    expect(step).toBeGreaterThan(0);
+    decoded.tensors['0.weight']!.data.forEach((v, i) => { expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(step * 1.001); });
+    for (const used of [first.value, ...others]) used.optimizer.dispose();
+  });
+
   it('stops when its round is aborted', async () => {
     const abort = new AbortController();
     abort.abort(new Error('round over'));

@@ -4,7 +4,7 @@
  * encode the weights to submit. No connection: the caller downloads the model and submits what this returns.
  */
 import { AdamL2, evaluate, FeatureAttention, getMethod, trainLocal, type ModuleState } from '@facmic/learning';
-import { counterEntryNames } from '@facmic/learning/plain';
+import { counterEntryNames, moduleSpec, SeededRandom } from '@facmic/learning/plain';
 import { encodeTensors, type EvalMetrics, type FederationConfig, type SitePhase, type SiteRoundMetrics, type TensorDtype } from '@facmic/protocol';
 import type { SiteEventMap } from './events.ts';
 import { toEvalMetrics, type FederationFeatures, type SiteData } from './site-data.ts';
@@ -19,6 +19,7 @@ export interface TrainRoundInput {
   optimizer: AdamL2;
   /** Seed of this round's shuffling. */
   seed: number;
+  /** int8: the delta from `globalState` (the model after round - 1), running statistics and counters in float32. */
   weightsDtype: TensorDtype;
   signal: AbortSignal;
   /** What the site is doing (training progress 0..1, or null). */
@@ -40,6 +41,23 @@ export interface TrainedUpdate {
 export function createOptimizer(training: FederationConfig['training']): AdamL2 {
   const { optimizer } = training;
   return new AdamL2({ learningRate: optimizer.learningRate, beta1: optimizer.betas[0], beta2: optimizer.betas[1], epsilon: optimizer.epsilon, weightDecay: optimizer.weightDecay });
+}
+
+/**
+ * The trained state as the file to submit. 8-bit: each trained parameter as its delta from the round's global model
+ * (stochastic rounding seeded by the round's seed, so a resubmission is the same bytes); the running statistics stay
+ * float32, because their delta is as large as their value in the first rounds.
+ */
+function encodeUpdate(trained: ModuleState, input: TrainRoundInput): { bytes: Uint8Array; checksum: string } {
+  const { kind, featureDim: dim } = input.federation.module;
+  if (input.weightsDtype !== 'int8') return encodeTensors(trained, { dtype: input.weightsDtype, float32Names: counterEntryNames(kind, dim) });
+  const random = new SeededRandom(input.seed * 7 + 3);
+  return encodeTensors(trained, {
+    dtype: 'int8',
+    float32Names: moduleSpec(kind, dim).filter((entry) => entry.kind !== 'parameter').map((entry) => entry.name),
+    base: { round: input.round - 1, tensors: input.globalState },
+    random: () => random.nextUint32() / 4_294_967_296,
+  });
 }
 
 export async function trainRound(input: TrainRoundInput): Promise<TrainedUpdate> {
@@ -89,7 +107,7 @@ export async function trainRound(input: TrainRoundInput): Promise<TrainedUpdate>
       globalModel: globalMetrics,
       localModel: localMetrics,
     };
-    const { bytes, checksum } = encodeTensors(trained, { dtype: input.weightsDtype, float32Names: counterEntryNames(kind, dim) });
+    const { bytes, checksum } = encodeUpdate(trained, input);
     return { round, bytes, checksum, sampleCount: result.numSamples, metrics };
   } finally {
     module.dispose();

@@ -22,7 +22,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AGGREGATION_STRATEGIES, counterEntryNames, initialModuleState, isCounterEntry, moduleTensorSpec, type ModuleState } from '@facmic/learning/plain';
-import { encodedTensorsByteLength, encodeTensors, type ParsedSubmission, type TensorDtype } from '@facmic/protocol';
+import { encodedTensorsByteLength, encodeTensors, type ParsedSubmission, type PlainTensorDtype } from '@facmic/protocol';
 import { generateToken, hashToken } from '../auth.ts';
 import { systemClock } from '../clock.ts';
 import { createCoordinator } from '../create-coordinator.ts';
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   // 1. Bytes per submission.
   const counters = counterEntryNames('facmic', DIM);
   const base = initialModuleState('facmic', DIM, 1);
-  const files: Record<TensorDtype, Uint8Array[]> = {
+  const files: Record<PlainTensorDtype, Uint8Array[]> = {
     float32: Array.from({ length: DISTINCT }, (_, i) => encodeTensors(perturbed(base, i + 1)).bytes),
     float16: Array.from({ length: DISTINCT }, (_, i) => encodeTensors(perturbed(base, i + 1), { dtype: 'float16', float32Names: counters }).bytes),
   };
@@ -238,7 +238,7 @@ async function main(): Promise<void> {
   console.log('ingest per submission (decode + check + add to the running sum) against a memcpy of the same bytes, and');
   console.log('publication (last accepted submission -> global model stored), through the engine on a SQLite file');
   console.log('  submissions   ingest fp32 ms   memcpy fp32 ms   ratio   ingest fp16 ms   memcpy fp16 ms   ratio   publish ms   (aggregation ms)');
-  const rows: { submissions: number; ingest: Record<TensorDtype, { ingestMs: number; memcpyMs: number }>; publishMs: number; aggregationMs: number; engineMs: number | null; runs: number }[] = [];
+  const rows: { submissions: number; ingest: Record<PlainTensorDtype, { ingestMs: number; memcpyMs: number }>; publishMs: number; aggregationMs: number; engineMs: number | null; runs: number }[] = [];
   // One round and a few updates first, not reported: a running coordinator has this code compiled by the JIT.
   ingestCost(files.float32, 20);
   ingestCost(files.float16, 20);
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     const engineMs = measured.every((m) => m.engineMs !== null) ? median(measured.map((m) => m.engineMs as number)) : null;
     rows.push({ submissions: n, ingest, publishMs, aggregationMs, engineMs, runs });
     const cell = (x: number, width: number) => x.toFixed(3).padStart(width);
-    const ratio = (d: TensorDtype) => (ingest[d].ingestMs / ingest[d].memcpyMs).toFixed(1).padStart(7);
+    const ratio = (d: PlainTensorDtype) => (ingest[d].ingestMs / ingest[d].memcpyMs).toFixed(1).padStart(7);
     console.log(
       `  ${String(n).padStart(11)} ${cell(ingest.float32.ingestMs, 16)} ${cell(ingest.float32.memcpyMs, 16)} ${ratio('float32')} ${cell(ingest.float16.ingestMs, 16)} ${cell(ingest.float16.memcpyMs, 16)} ${ratio('float16')} ${publishMs.toFixed(1).padStart(12)}   (${aggregationMs.toFixed(1)})`,
     );

@@ -96,7 +96,7 @@ export interface SubmissionRecord {
   weights: Uint8Array | null;
   checksum: string;
   bytes: number;
-  dtype: 'float32' | 'float16' | 'mixed';
+  dtype: 'float32' | 'float16' | 'int8' | 'mixed';
   metrics: SiteRoundMetrics;
   receivedAt: number;
 }

@@ -14,6 +14,11 @@ describe('privacy words', () => {
     expect(words[1]).toContain('by every hospital');
   });
 
+  it('names the 8-bit encoding, which secure aggregation replaces', () => {
+    expect(privacySettingsWords(privacySettingsSchema.parse({ updateEncoding: 'int8' }))).toEqual(['updates sent as 8-bit changes from the round’s model (a quarter of the upload, rounded at random)']);
+    expect(privacySettingsWords(privacySettingsSchema.parse({ updateEncoding: 'int8', secureAggregation: { enabled: true } })).join(' ')).not.toContain('8-bit');
+  });
+
   it('shows epsilon spent of the budget', () => {
     expect(privacySpentLine({ epsilonSpent: 2.314, epsilonBudget: 8, delta: 1e-5, roundsAccounted: 3, noiseMultiplier: 1.2 })).toBe('privacy budget: ε 2.31 of 8 spent (δ 0.00001), after 3 rounds');
   });

@@ -23,5 +23,6 @@ export function privacySettingsWords(privacy: PrivacySettings): string[] {
     );
   }
   if (!secure.enabled && privacy.updateEncoding === 'float16') words.push('updates sent as 16-bit numbers (half the upload)');
+  if (!secure.enabled && privacy.updateEncoding === 'int8') words.push('updates sent as 8-bit changes from the round’s model (a quarter of the upload, rounded at random)');
   return words.length > 0 ? words : ['no secure aggregation, no differential privacy: the coordinator sees each hospital’s update'];
 }

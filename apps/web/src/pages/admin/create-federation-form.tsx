@@ -265,6 +265,7 @@ export function CreateFederationForm({ api, onCreated, onCancel }: { api: AdminA
             >
               <option value="float32">32-bit (exact)</option>
               <option value="float16">16-bit (half the upload)</option>
+              <option value="int8">8-bit change from the round’s model (a quarter of the upload, rounded at random)</option>
             </select>
           </div>
         )}

@@ -13,6 +13,7 @@ import {
   type FEDERATED_METHODS,
   type GlobalTestSource,
   type ReferenceSource,
+  type UpdateEncoding,
 } from '@facmic/protocol';
 import { formatCount } from '../../lib/format.ts';
 
@@ -66,7 +67,7 @@ export interface FormState {
   dpDelta: string;
   dpClip: string;
   dpNoise: 'central' | 'distributed';
-  updateEncoding: 'float32' | 'float16';
+  updateEncoding: UpdateEncoding;
 }
 
 /** Fields that can be wrong, in the order they appear on the form (the first wrong one gets the focus). */
