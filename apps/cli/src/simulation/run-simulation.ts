@@ -42,14 +42,7 @@ function meanOrNull(values: readonly (number | null)[]): number | null {
 }
 
 /** A site's round without its scores: what its local training did, and what it sent. */
-interface SiteTraining {
-  readonly meanLoss: number | null;
-  readonly meanContrastiveLoss: number | null;
-  readonly meanLmmdLoss: number | null;
-  readonly pseudoLabels: { rows: number; correct: number } | null;
-  readonly steps: number;
-  readonly bytesSent: number;
-}
+type SiteTraining = Pick<SiteRoundResult, 'meanLoss' | 'meanContrastiveLoss' | 'meanLmmdLoss' | 'pseudoLabels' | 'steps' | 'bytesSent'>;
 
 const NO_TRAINING: SiteTraining = { meanLoss: null, meanContrastiveLoss: null, meanLmmdLoss: null, pseudoLabels: null, steps: 0, bytesSent: 0 };
 
