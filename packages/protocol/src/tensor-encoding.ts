@@ -274,7 +274,7 @@ function parseHeader(json: string, version: number): ParsedHeader {
  * `options.base`. Read from the preamble only; the decoding checks the rest.
  */
 export function declaresTensorBase(bytes: Uint8Array): boolean {
-  return bytes.byteLength >= PREAMBLE_BYTES && (bytes[4]! | (bytes[5]! << 8)) === TENSOR_FORMAT_VERSION;
+  return bytes.byteLength >= PREAMBLE_BYTES && new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(4, true) === TENSOR_FORMAT_VERSION;
 }
 
 export function decodeTensors(bytes: Uint8Array, options: DecodeTensorsOptions = {}): DecodedTensors {
