@@ -1,10 +1,12 @@
 /**
- * npm run simulate -- --synthetic [--sites 5] [--rounds 3] [--secure-aggregation] [--threshold T]
+ * npm run simulate -- --synthetic | --data DIR [--sites 5] [--rounds 3] [--secure-aggregation] [--threshold T]
  *   [--dp | --dp-epsilon E] [--dp-delta D] [--dp-clip S] [--dp-noise central|distributed]
  *   [--encoding float32|float16|int8] [--dim 512] [--synthetic-noise 0.6] [--per-class 30] [--local-steps 10] [--lr 1e-3] [--seed 1] [--backend wasm|cpu]
  *
  * The privacy settings of a federation measured end to end: a real coordinator (SQLite in memory, the synthetic
  * encoder) and N Node sites (`@facmic/site`) in this process, over Socket.IO, on the same seed for every setting.
+ * With `--data DIR` (the image-data flags of the plain simulate), the sites train on encoded images instead: the last
+ * site folder is the global site, whose features the coordinator gets as reference and test set (private-federation.ts).
  * Prints each round's global accuracy on the coordinator's held-out test set, then lines a script can read:
  *   secure aggregation: max relative error X vs plain FedAvg   (the published model against the float64 FedAvg of
  *                                                            the very deltas the sites encoded, DP noise included;
@@ -16,11 +18,14 @@ import { parseArgs } from 'node:util';
 import { counterEntryNames, moduleSpec, type ModuleState } from '@facmic/learning/plain';
 import { applyMeanDelta, inputLayout, maxRelativeError } from '@facmic/privacy';
 import { createFederationRequestSchema, decodeTensors, UPDATE_ENCODINGS, type UpdateEncoding } from '@facmic/protocol';
-import { createCoordinator, createNodeSite, createSyntheticEncoder, generateToken, hashToken, openSqliteStore, silentLogger, systemClock } from '@facmic/coordinator';
+import { createCoordinator, createNodeSite, generateToken, hashToken, openSqliteStore, silentLogger, systemClock } from '@facmic/coordinator';
 import { isNodeBackendName, useTfBackend } from '@facmic/coordinator/tf-backend';
+import { IMAGE_DATA_FLAGS, IMAGE_DATA_USAGE, imageDataFromFlags, siteCountForData } from './data/flags.ts';
+import { imageDataFederation, PrivateDataError, syntheticFederation, type PrivateFederationSource } from './private-federation.ts';
+import { SimulationError } from './simulation/index.ts';
 
-export const PRIVATE_USAGE = `usage: npm run simulate -- --synthetic --secure-aggregation | --dp | --dp-epsilon E | --encoding T [options]
-  --sites N              hospitals (default 5)
+export const PRIVATE_USAGE = `usage: npm run simulate -- --synthetic | --data DIR  --secure-aggregation | --dp | --dp-epsilon E | --encoding T [options]
+  --sites N              hospitals (default 5); with --data: all sites, the global one included (see --data)
   --rounds R             rounds (default 3)
   --secure-aggregation   the coordinator sees only the sum (Bonawitz et al. 2017)
   --threshold T          fewest sites a sum may hold (default: a strict majority)
@@ -37,7 +42,10 @@ export const PRIVATE_USAGE = `usage: npm run simulate -- --synthetic --secure-ag
   --local-steps S        local steps per round (default 10)
   --lr LR                Adam learning rate (default 1e-3)
   --seed S               seed of the federation and the sites' data (default 1)
-  --backend B            tfjs backend: wasm | cpu (default wasm)`;
+  --backend B            tfjs backend: wasm | cpu (default wasm)
+ with --data (--dim, --synthetic-noise and --per-class do not apply): the LAST site is the global site, its whole
+ features the coordinator's reference and global test set; the others are Node sites, each split 80/10/10
+${IMAGE_DATA_USAGE}`;
 
 export class PrivateUsageError extends Error {}
 
@@ -61,6 +69,7 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
     args: [...argv],
     options: {
       synthetic: { type: 'boolean' },
+      ...IMAGE_DATA_FLAGS,
       sites: { type: 'string' },
       rounds: { type: 'string' },
       'secure-aggregation': { type: 'boolean' },
@@ -81,8 +90,11 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
     },
     strict: true,
   });
-  if (values.synthetic !== true) throw new PrivateUsageError('the privacy simulation runs on --synthetic data');
-  const sites = number(values.sites, 'sites', 5, (n) => Number.isInteger(n) && n >= 2 && n <= 100);
+  if ((values.synthetic === true) === (values.data !== undefined)) throw new PrivateUsageError('choose one data source: --synthetic or --data DIR');
+  if (values.data !== undefined) {
+    const synthetic = (['dim', 'synthetic-noise', 'per-class'] as const).find((name) => values[name] !== undefined);
+    if (synthetic) throw new PrivateUsageError(`--${synthetic} applies to --synthetic data only`);
+  }
   const rounds = number(values.rounds, 'rounds', 3, (n) => Number.isInteger(n) && n >= 1);
   const secure = values['secure-aggregation'] === true;
   const dpOn = values.dp === true || values['dp-epsilon'] !== undefined;
@@ -90,9 +102,7 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
   if (noise !== 'central' && noise !== 'distributed') throw new PrivateUsageError('--dp-noise must be central or distributed');
   const encoding = (values.encoding ?? 'float32') as UpdateEncoding;
   if (!UPDATE_ENCODINGS.includes(encoding)) throw new PrivateUsageError(`--encoding must be one of ${UPDATE_ENCODINGS.join(', ')}`);
-  const dim = number(values.dim, 'dim', 512, (n) => Number.isInteger(n) && n >= 4);
   const seed = number(values.seed, 'seed', 1, (n) => Number.isInteger(n) && n >= 0);
-  const perClass = number(values['per-class'], 'per-class', 30, (n) => Number.isInteger(n) && n >= 1);
   const backendName = values.backend ?? 'wasm';
   if (!isNodeBackendName(backendName)) throw new PrivateUsageError('--backend must be wasm or cpu');
   const dp = dpOn
@@ -104,32 +114,44 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
       }
     : null;
   const threshold = values.threshold === undefined ? null : number(values.threshold, 'threshold', 2, (n) => Number.isInteger(n) && n >= 2);
+  const localSteps = number(values['local-steps'], 'local-steps', 10, (n) => Number.isInteger(n) && n >= 1);
+  const learningRate = number(values.lr, 'lr', 1e-3, (n) => n > 0);
+  const source = values.data !== undefined ? await imageSource({ ...values, data: values.data }, values.sites, seed) : syntheticFederation({
+    sites: number(values.sites, 'sites', 5, (n) => Number.isInteger(n) && n >= 2 && n <= 100),
+    dim: number(values.dim, 'dim', 512, (n) => Number.isInteger(n) && n >= 4),
+    noise: number(values['synthetic-noise'], 'synthetic-noise', 0.6, (n) => n >= 0),
+    perClass: number(values['per-class'], 'per-class', 30, (n) => Number.isInteger(n) && n >= 1),
+    seed,
+  });
+  const sites = source.sites.length;
+  const dim = source.dim;
   const settings = createFederationRequestSchema.parse({
     name: 'Privacy simulation',
-    classNames: ['glioma', 'meningioma', 'no tumor', 'pituitary'],
+    classNames: source.classNames,
+    promptTemplate: source.promptTemplate,
     rounds,
     quorum: sites,
     roundDeadlineSeconds: 3600,
-    training: { localEpochs: 1, batchSize: 16, stepsPerRound: number(values['local-steps'], 'local-steps', 10, (n) => Number.isInteger(n) && n >= 1), optimizer: { learningRate: number(values.lr, 'lr', 1e-3, (n) => n > 0) } },
-    reference: { kind: 'generated', count: 64 },
-    globalTest: { kind: 'generated', perClass: 50 },
+    training: { localEpochs: 1, batchSize: 16, stepsPerRound: localSteps, optimizer: { learningRate } },
+    reference: source.reference,
+    globalTest: source.globalTest,
     privacy: { secureAggregation: { enabled: secure, threshold, phaseSeconds: 120 }, differentialPrivacy: dp, updateEncoding: encoding },
   });
 
   const backend = await useTfBackend(backendName);
   const store = openSqliteStore(':memory:');
-  const encoder = createSyntheticEncoder({ dim, noise: number(values['synthetic-noise'], 'synthetic-noise', 0.6, (n) => n >= 0) });
+  const encoder = source.encoder;
   const coordinator = createCoordinator({ store, clock: systemClock, logger: silentLogger, encoder, config: { adminTokenHash: hashToken(generateToken()) } });
   const { url } = await coordinator.listen(0, '127.0.0.1');
   try {
     const created = await coordinator.federations.create(settings, 'simulate', { seed });
     if (!created.ok) throw new Error(created.message);
     const federationId = created.federation.id;
-    console.log(`synthetic (seed ${seed}, D = ${dim}, noise ${values['synthetic-noise'] ?? 0.6}); ${sites} sites through a real coordinator; ${rounds} rounds; secure aggregation ${secure ? 'on' : 'off'}; ${dp ? `DP epsilon ${dp.epsilon}, delta ${formatDelta(dp.delta)}, clip ${dp.clipNorm}, ${dp.noise} noise` : 'no DP'}; updates ${secure ? 'fixed point (secure aggregation)' : encoding}; tfjs ${backend}`);
+    console.log(`${source.description}; ${sites} sites through a real coordinator; ${rounds} rounds; secure aggregation ${secure ? 'on' : 'off'}; ${dp ? `DP epsilon ${dp.epsilon}, delta ${formatDelta(dp.delta)}, clip ${dp.clipNorm}, ${dp.noise} noise` : 'no DP'}; updates ${secure ? 'fixed point (secure aggregation)' : encoding}; tfjs ${backend}`);
     // What each site encoded, by round (measurements only): the FedAvg of exactly these deltas is the reference.
     const inputs = new Map<number, { delta: Float64Array; weight: number }[]>();
     const clients = [];
-    for (let k = 0; k < sites; k++) {
+    for (const [k, { name, data }] of source.sites.entries()) {
       const token = generateToken();
       const site = coordinator.engine.createSite({ id: `site-${k + 1}`, federationId, name: `Hospital ${k + 1}`, tokenHash: hashToken(token), virtual: true, actor: 'simulate' });
       if (!site.ok) throw new Error(site.message);
@@ -138,9 +160,9 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
           coordinatorUrl: url,
           federationId,
           token,
-          name: `hospital-${k + 1}`,
+          name,
           encoder,
-          data: { kind: 'generated', trainPerClass: perClass + 5 * k, testPerClass: 5, seed: seed * 1000 + k },
+          data,
           seed: seed * 1000 + k,
           connection: { transports: ['websocket'], requestTimeoutMs: 120_000 },
           onSecureInput: (round, delta, weight) => {
@@ -185,5 +207,16 @@ export async function runPrivateSimulation(argv: readonly string[]): Promise<num
   } finally {
     await coordinator.close();
     store.close();
+  }
+}
+
+/** `--data DIR` loaded (features cached) and mapped to the federation; data errors read as usage errors. */
+async function imageSource(values: Parameters<typeof imageDataFromFlags>[0], sitesFlag: string | undefined, seed: number): Promise<PrivateFederationSource> {
+  try {
+    const sites = await siteCountForData(values.data, sitesFlag);
+    return imageDataFederation(await imageDataFromFlags(values, { sites, seed }), seed);
+  } catch (error) {
+    if (error instanceof SimulationError || error instanceof PrivateDataError) throw new PrivateUsageError(error.message);
+    throw error;
   }
 }

@@ -32,6 +32,8 @@ export interface ImageData extends SimulationData {
   readonly cached: number;
   /** The encoder's model id (e.g. the tiny random CLIP fixture's). */
   readonly modelId: string;
+  /** The encoder's content hash (its identity, as sites compare it). */
+  readonly modelHash: string;
 }
 
 /**
@@ -118,5 +120,6 @@ export async function loadImageData(options: ImageDataOptions): Promise<ImageDat
     encoded: result.encoded,
     cached: result.cached,
     modelId: info.modelId,
+    modelHash: info.modelHash,
   };
 }
