@@ -99,9 +99,12 @@ try {
     const rate = page.page.getByTestId('encode-rate');
     const seconds = Number(await rate.getAttribute('data-seconds'));
     const encoded = Number(await rate.getAttribute('data-images'));
-    // textContent, not innerText: the device facts sit in a collapsed <details>, where innerText is empty.
-    const encoderDevice = ((await page.page.getByTestId('encoder-device').textContent()) ?? '').replace(/\s+/g, ' ');
-    const tfjsBackend = ((await page.page.getByTestId('tfjs-backend').textContent()) ?? '').replace(/\s+/g, ' ');
+    // textContent, not innerText: the device facts sit in a collapsed <details>, where innerText is empty. One part
+    // per child (the device, its badge, the reason), joined with a separator.
+    const fact = (testId: string) =>
+      page.page.getByTestId(testId).evaluate((el) => Array.from(el.childNodes, (n) => (n.textContent ?? '').trim()).filter((t) => t !== '').join(' | '));
+    const encoderDevice = await fact('encoder-device');
+    const tfjsBackend = await fact('tfjs-backend');
     await page.waitForFinished(60 * 60_000);
     const trainSeconds = await page.page.evaluate(() => {
       const sessions = JSON.parse(localStorage.getItem('facmic.site.sessions') ?? '[]') as { rounds: { round: number; trainSeconds: number | null; steps: number | null }[] }[];
