@@ -22,7 +22,8 @@ export const ENCODE_USAGE = `usage: npm run encode -- <folder> [options]
                          a federation's features must use the federation's dtype
   --host URL             hub address for a hub id
   --out FILE             features file to write (default <folder name>.features)
-  --batch-size N         images per model run (default 8)
+  --batch-size N         images per model run (default: adaptive, the first image alone, then about 2 s of work
+                         a run, at most 8)
   --feature-cache DIR    feature cache folder (default .cache/facmic/features); --no-feature-cache to disable`;
 
 class UsageError extends Error {}
