@@ -48,6 +48,9 @@ test('the dashboard stays readable at round 50 of a demo', async ({ browser }) =
   // Every hospital's curve is drawn (the per-site metrics arrive after the rest of the dashboard).
   const siteChart = page.locator('figure', { hasText: 'its trained model on its test images' });
   for (const name of ['Virtual hospital 1', 'Virtual hospital 2', 'Virtual hospital 3']) await expect(siteChart.locator('.chart-legend')).toContainText(name);
+  // The demo's reference set is generated, so the coordinator knows its classes and scores the pseudo labels.
+  const globalChart = page.locator('figure', { hasText: 'Global model on the global test set' });
+  await expect(globalChart.locator('.chart-legend')).toContainText('Pseudo-label accuracy (reference set)');
 
   const traffic = page.getByTestId('traffic-table');
   await expect(traffic.locator('tbody tr')).toHaveCount(5);

@@ -103,6 +103,9 @@ describe('a federation of three Node sites', () => {
       expect(round.bytesReceived).toBeGreaterThan(0);
       expect(round.bytesSent).toBeGreaterThan(0);
       expect(round.globalMetrics?.samples).toBe(20);
+      // The generated reference set's classes are known to the coordinator: its pseudo labels are scored.
+      expect(round.globalMetrics?.pseudoLabelAccuracy).toBeGreaterThanOrEqual(0);
+      expect(round.globalMetrics?.pseudoLabelAccuracy).toBeLessThanOrEqual(1);
       expect(round.aggregationMs).not.toBeNull();
     }
     const audit = t.store.listAudit({ federationId, limit: 100 }).map((e) => e.action);

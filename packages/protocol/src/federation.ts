@@ -230,6 +230,11 @@ export const evalMetricsSchema = z.strictObject({
   accuracy: z.number().min(0).max(1),
   balancedAccuracy: z.number().min(0).max(1),
   samples: z.int().min(0).max(MAX_SAMPLE_COUNT),
+  /**
+   * Global models only, when the coordinator knows the reference set's true classes: the share of reference rows
+   * whose pseudo label (the class this model predicts, which LMMD weights by at a round's first step) is the true one.
+   */
+  pseudoLabelAccuracy: z.number().min(0).max(1).optional(),
 });
 export type EvalMetrics = z.infer<typeof evalMetricsSchema>;
 

@@ -19,8 +19,12 @@ import {
 import { RefusalError } from '../outcome.ts';
 import type { EncoderImage, FeatureEncoder, LabelledImage } from './feature-encoder.ts';
 
-/** Tensor names of the global test file. */
-export const GLOBAL_TEST_TENSORS = { features: 'features', labels: 'labels' } as const;
+/**
+ * Tensor names of the global test file. `referenceLabels` [N] (optional): the reference rows' true classes, when the
+ * coordinator knows them (a generated reference set, or a folder with one sub-folder per class); the reference set
+ * stays unlabelled for the sites, the coordinator uses them only to score the pseudo labels.
+ */
+export const GLOBAL_TEST_TENSORS = { features: 'features', labels: 'labels', referenceLabels: 'referenceLabels' } as const;
 
 export interface FederationData {
   /** Tensor file: `text` [C, D], `reference` [N, D]. */
@@ -42,11 +46,9 @@ export function normalizeClassName(name: string): string {
  * order; images outside a matching folder are left out.
  */
 export async function listLabelledImages(dir: string, classNames: readonly string[]): Promise<LabelledImage[]> {
-  const wanted = classNames.map(normalizeClassName);
   const byClass = classNames.map((): LabelledImage[] => []);
   for (const file of (await listImageFiles(dir)).files) {
-    const slash = file.relative.indexOf('/');
-    const label = slash < 0 ? -1 : wanted.indexOf(normalizeClassName(file.relative.slice(0, slash)));
+    const label = classOfRelativePath(file.relative, classNames);
     if (label >= 0) byClass[label]?.push({ name: file.path, source: file.path, label });
   }
   return byClass.flat();
@@ -58,6 +60,18 @@ async function checkFolder(path: string, what: string): Promise<void> {
   } catch {
     throw new RefusalError('BAD_REQUEST', `${what}: ${path} is not a readable folder on the coordinator`);
   }
+}
+
+/** The class index of a file by its first folder ({@link normalizeClassName}), or -1 outside a class folder. */
+function classOfRelativePath(relative: string, classNames: readonly string[]): number {
+  const slash = relative.indexOf('/');
+  return slash < 0 ? -1 : classNames.map(normalizeClassName).indexOf(normalizeClassName(relative.slice(0, slash)));
+}
+
+/** The labels of the encoded rows, or null unless every encoded image has one. */
+function labelsOfEncoded(labels: readonly number[], indices: readonly number[]): Int32Array | null {
+  const out = Int32Array.from(indices.map((i) => labels[i] ?? -1));
+  return out.every((label) => label >= 0) ? out : null;
 }
 
 async function encodeAll(encoder: FeatureEncoder, images: readonly EncoderImage[], what: string): Promise<{ features: Float32Array; indices: number[] }> {
@@ -87,23 +101,31 @@ function decodeFeatureUpload(data: string, names: readonly string[], what: strin
   }
 }
 
-async function referenceFeatures(source: ReferenceSource, settings: FederationSettings, encoder: FeatureEncoder, seed: number): Promise<Float32Array> {
+/** The reference features, and their true classes where the coordinator knows them (never sent to sites). */
+async function referenceFeatures(
+  source: ReferenceSource,
+  settings: FederationSettings,
+  encoder: FeatureEncoder,
+  seed: number,
+): Promise<{ features: Float32Array; labels: Int32Array | null }> {
   const dim = encoder.identity.featureDim;
   const what = 'reference set';
   switch (source.kind) {
     case 'generated': {
       const perClass = Math.ceil(source.count / settings.classNames.length);
       const images = encoder.generateImages(settings.classNames, perClass, 'reference', seed).slice(0, source.count);
-      return (await encodeAll(encoder, images, what)).features;
+      const encoded = await encodeAll(encoder, images, what);
+      return { features: encoded.features, labels: labelsOfEncoded(images.map((image) => image.label), encoded.indices) };
     }
     case 'folder': {
       await checkFolder(source.path, what);
       const { files } = await listImageFiles(source.path);
-      return (await encodeAll(encoder, files.map((file) => ({ name: file.path, source: file.path })), what)).features;
+      const encoded = await encodeAll(encoder, files.map((file) => ({ name: file.path, source: file.path })), what);
+      return { features: encoded.features, labels: labelsOfEncoded(files.map((file) => classOfRelativePath(file.relative, settings.classNames)), encoded.indices) };
     }
     case 'images': {
       const images = source.images.map((image) => ({ name: image.name, source: base64ToBytes(image.data) }));
-      return (await encodeAll(encoder, images, what)).features;
+      return { features: (await encodeAll(encoder, images, what)).features, labels: null };
     }
     case 'features': {
       const tensors = decodeFeatureUpload(source.data, ['features'], what);
@@ -111,7 +133,7 @@ async function referenceFeatures(source: ReferenceSource, settings: FederationSe
       if (features.shape.length !== 2 || features.shape[1] !== dim) {
         throw new RefusalError('BAD_REQUEST', `${what}: features must be [N, ${dim}] for this encoder, got [${features.shape.join(', ')}]`);
       }
-      return features.data;
+      return { features: features.data, labels: null };
     }
   }
 }
@@ -169,7 +191,7 @@ export async function buildFederationData(settings: FederationSettings, encoder:
   } catch (error) {
     throw new RefusalError('ENCODER_UNAVAILABLE', `encoding the class prompts failed: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const reference = await referenceFeatures(settings.reference, settings, encoder, seed);
+  const { features: reference, labels: referenceLabels } = await referenceFeatures(settings.reference, settings, encoder, seed);
   const referenceCount = reference.length / dim;
   if (referenceCount < 2) throw new RefusalError('BAD_REQUEST', 'the reference set needs at least 2 images');
   const { bytes: features, checksum: featuresChecksum } = encodeTensors({
@@ -184,6 +206,7 @@ export async function buildFederationData(settings: FederationSettings, encoder:
     globalTest = encodeTensors({
       [GLOBAL_TEST_TENSORS.features]: { shape: [globalTestCount, dim], data: test.features },
       [GLOBAL_TEST_TENSORS.labels]: { shape: [globalTestCount], data: test.labels },
+      ...(referenceLabels ? { [GLOBAL_TEST_TENSORS.referenceLabels]: { shape: [referenceCount], data: Float32Array.from(referenceLabels) } } : {}),
     }).bytes;
   }
   return { features, featuresChecksum, referenceCount, globalTest, globalTestCount };

@@ -1,4 +1,7 @@
-/** Scores a global model on the federation's labelled global test set (the paper's global site). */
+/**
+ * Scores a global model on the federation's labelled global test set (the paper's global site), and its pseudo labels
+ * on the reference set where the coordinator knows the reference rows' classes.
+ */
 import { evaluate, FeatureAttention, type ModuleState } from '@facmic/learning';
 import { decodeTensors, FEATURE_TENSOR_NAMES, type EvalMetrics } from '@facmic/protocol';
 import type { GlobalEvaluator } from '../global-evaluations.ts';
@@ -14,14 +17,23 @@ export function createGlobalEvaluator(store: CoordinatorStore): GlobalEvaluator 
     await initTfBackend('cpu');
     const dim = federation.encoder.featureDim;
     const test = decodeTensors(testFile).tensors;
-    const text = decodeTensors(featuresFile).tensors[FEATURE_TENSOR_NAMES.text];
+    const shared = decodeTensors(featuresFile).tensors;
+    const text = shared[FEATURE_TENSOR_NAMES.text];
+    const reference = shared[FEATURE_TENSOR_NAMES.reference];
     const features = test[GLOBAL_TEST_TENSORS.features];
     const labels = test[GLOBAL_TEST_TENSORS.labels];
+    const referenceLabels = test[GLOBAL_TEST_TENSORS.referenceLabels];
     if (!text || !features || !labels) return null;
     const module = FeatureAttention.fromState(federation.settings.method, dim, state);
     try {
-      const result = await evaluate(module, { dim, features: features.data, labels: Int32Array.from(labels.data) }, { dim, features: text.data });
-      return { accuracy: result.accuracy, balancedAccuracy: result.balancedAccuracy, samples: result.count };
+      const prompts = { dim, features: text.data };
+      const result = await evaluate(module, { dim, features: features.data, labels: Int32Array.from(labels.data) }, prompts);
+      const metrics: EvalMetrics = { accuracy: result.accuracy, balancedAccuracy: result.balancedAccuracy, samples: result.count };
+      if (reference && referenceLabels && referenceLabels.data.length * dim === reference.data.length) {
+        // A pseudo label is the predicted class, so their accuracy is this model's accuracy on the labelled reference rows.
+        metrics.pseudoLabelAccuracy = (await evaluate(module, { dim, features: reference.data, labels: Int32Array.from(referenceLabels.data) }, prompts)).accuracy;
+      }
+      return metrics;
     } finally {
       module.dispose();
     }

@@ -74,6 +74,9 @@ describe('dashboard data', () => {
     const [accuracy, balanced] = globalSeries(rounds);
     expect(accuracy?.points).toEqual([{ x: 1, y: 0.5 }, { x: 2, y: 0.7 }]);
     expect(balanced?.points).toEqual([{ x: 1, y: 0.4 }, { x: 2, y: 0.6 }]);
+    expect(globalSeries(rounds)).toHaveLength(2);
+    const withPseudo = [round({ round: 1, status: 'published', globalMetrics: { accuracy: 0.5, balancedAccuracy: 0.4, samples: 40, pseudoLabelAccuracy: 0.55 } }), ...rounds.slice(0, 1)];
+    expect(globalSeries(withPseudo)[2]).toMatchObject({ name: 'Pseudo-label accuracy (reference set)', points: [{ x: 1, y: 0.55 }] });
     const subs = [submission('b', 'Hospital B', 2, 0.9, 0.8), submission('a', 'Hospital A', 1, 0.6, 0.5), submission('a', 'Hospital A', 2, 0.7, 0.65)];
     const local = siteSeries(subs, 'local', 'accuracy');
     expect(local.map((s) => s.name)).toEqual(['Hospital A', 'Hospital B']);

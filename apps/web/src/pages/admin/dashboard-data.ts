@@ -61,10 +61,14 @@ export function siteActivity(site: SiteSummary, federation: FederationSummary | 
 /** Global test accuracy and balanced accuracy per published round. */
 export function globalSeries(rounds: readonly RoundSummary[]): ChartSeries[] {
   const published = [...rounds].filter((r) => r.globalMetrics !== null).sort((a, b) => a.round - b.round);
-  return [
+  const series: ChartSeries[] = [
     { name: 'Accuracy', points: published.map((r) => ({ x: r.round, y: r.globalMetrics?.accuracy ?? Number.NaN })) },
     { name: 'Balanced accuracy', points: published.map((r) => ({ x: r.round, y: r.globalMetrics?.balancedAccuracy ?? Number.NaN })), dashed: true },
   ];
+  // Where the coordinator knows the reference set's classes: how often the pseudo labels LMMD weights by are right.
+  const pseudo = published.flatMap((r) => (r.globalMetrics?.pseudoLabelAccuracy === undefined ? [] : [{ x: r.round, y: r.globalMetrics.pseudoLabelAccuracy }]));
+  if (pseudo.length > 0) series.push({ name: 'Pseudo-label accuracy (reference set)', points: pseudo, dashed: true });
+  return series;
 }
 
 /**
