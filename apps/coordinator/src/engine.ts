@@ -96,6 +96,7 @@ export class FederationEngine {
     this.submissions = new SubmissionDesk({ store: options.store, clock: options.clock, logger: options.logger, announcer: this.announcer, rounds: this.rounds, writer: options.submissionWriter ?? null });
     this.submissionWriter = options.submissionWriter ?? null;
     this.rounds.closeHeld = (federationId) => this.submissions.writesInFlight(federationId) > 0;
+    this.rounds.ingest.remote = this.submissionWriter;
     this.traffic = new TrafficBuffer(options.store, (error) => { options.logger.error('traffic counts could not be stored', { error }); });
     this.secure = new SecureRounds({ store: options.store, clock: options.clock, logger: options.logger, presence: this.presence, announcer: this.announcer });
     this.secure.host = this.rounds;

@@ -84,6 +84,9 @@ export class RoundDriver {
 
   constructor(private readonly options: RoundDriverOptions) {
     this.ingest = new RoundIngest(options.store, AGGREGATION_STRATEGIES.fedavg());
+    this.ingest.onRemoteSum = (federationId, round) => {
+      if (!this.stopped) this.aggregateNow(federationId, round);
+    };
   }
 
   /**
@@ -259,7 +262,9 @@ export class RoundDriver {
         if (secure === 'pending') return; // computed again from the stored session; it calls back
         aggregate = secure;
       } else {
-        aggregate = federation.settings.privacy.differentialPrivacy ? dpCentralAggregate(store, federation, round) : this.ingest.finish(federationId, round, moduleSpecOf(federation));
+        const plain = federation.settings.privacy.differentialPrivacy ? dpCentralAggregate(store, federation, round) : this.ingest.finish(federationId, round, moduleSpecOf(federation));
+        if (plain === 'pending') return; // the submission worker's sum is on its way; `onRemoteSum` calls back
+        aggregate = plain;
       }
     } catch (error) {
       // Submissions were validated on receipt, so this means a bug or a damaged store: pause and tell the admin.

@@ -11,10 +11,17 @@ import { FederationEngine } from './engine.ts';
 import { newFederationFixture } from './federation-fixture.ts';
 import { syntheticEncoderIdentity } from './features/synthetic-encoder.ts';
 import { silentLogger } from './logger.ts';
-import { RoundIngest } from './round-ingest.ts';
+import { RoundIngest, type RemoteSum, type RoundAggregate } from './round-ingest.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { CoordinatorStore } from './store/store.ts';
 import { moduleSpecOf } from './submission-check.ts';
+
+/** `finish` where the sum is kept on this thread: never 'pending'. */
+function finishHere(ingest: RoundIngest, federationId: string, round: number, spec: ReturnType<typeof moduleSpecOf>): RoundAggregate {
+  const aggregate = ingest.finish(federationId, round, spec);
+  if (aggregate === 'pending') throw new Error('finish waits for a worker sum');
+  return aggregate;
+}
 
 const DIM = 6;
 const SITES = ['a', 'b', 'c', 'd'];
@@ -106,14 +113,14 @@ describe('the running aggregate', () => {
     const spec = moduleSpecOf(federation);
     const reference = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
     reference.rebuild('fed-1', 1, spec);
-    const full = reference.finish('fed-1', 1, spec);
+    const full = finishHere(reference, 'fed-1', 1, spec);
     expect(full.contributors).toEqual(['site-a', 'site-b']);
     expect(full.totalSamples).toBe(SAMPLES[0]! + SAMPLES[1]!);
 
     const partial = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
     partial.add('fed-1', 1, { siteId: 'site-a', sampleCount: SAMPLES[0]!, state: decodeTensors(submission(0, 'float32').weights).tensors });
     expect(partial.contributors('fed-1', 1)).toEqual(['site-a']);
-    const rebuilt = partial.finish('fed-1', 1, spec);
+    const rebuilt = finishHere(partial, 'fed-1', 1, spec);
     expect(rebuilt.contributors).toEqual(['site-a', 'site-b']);
     expect(encodeTensors(rebuilt.state).checksum).toBe(encodeTensors(full.state).checksum);
     expect(partial.contributors('fed-1', 1)).toEqual([]);
@@ -142,8 +149,82 @@ describe('the running aggregate', () => {
     expect(ingest.contributors('fed-1', 1)).toEqual(['site-a', 'site-b', 'site-c']);
     const reference = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
     reference.rebuild('fed-1', 1, spec);
-    expect(encodeTensors(ingest.finish('fed-1', 1, spec).state).checksum).toBe(encodeTensors(reference.finish('fed-1', 1, spec).state).checksum);
+    expect(encodeTensors(finishHere(ingest, 'fed-1', 1, spec).state).checksum).toBe(encodeTensors(finishHere(reference, 'fed-1', 1, spec).state).checksum);
     await engine.shutdown();
     store.close();
+  });
+  describe('with the sum kept in the submission worker', () => {
+    /** Two stored float32 updates (sites a, b), a fake worker answering `take` with `answer`, and the reference sum. */
+    function withRemote(answer: (reference: RoundAggregate) => Promise<RemoteSum | null>) {
+      const store = openSqliteStore(':memory:');
+      const engine = setUp(store, new FakeClock());
+      connectAll(engine, store, 's');
+      for (const [k, name] of SITES.slice(0, 2).entries()) engine.submit(`site-${name}`, 'fed-1', submission(k, 'float32'));
+      const spec = moduleSpecOf(store.getFederation('fed-1')!);
+      const referenceIngest = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
+      referenceIngest.rebuild('fed-1', 1, spec);
+      const reference = finishHere(referenceIngest, 'fed-1', 1, spec);
+      const ingest = new RoundIngest(store, AGGREGATION_STRATEGIES.fedavg());
+      const calls = { take: 0, forget: 0, ready: 0 };
+      ingest.remote = {
+        usable: true,
+        take: () => { calls.take += 1; return answer(reference); },
+        forget: () => { calls.forget += 1; },
+      };
+      let ready: () => void = () => undefined;
+      const called = new Promise<void>((resolve) => { ready = resolve; });
+      ingest.onRemoteSum = () => { calls.ready += 1; ready(); };
+      const cleanup = async () => { await engine.shutdown(); store.close(); };
+      return { store, spec, ingest, reference, calls, called, cleanup };
+    }
+    const remoteAdds = (ingest: RoundIngest, sites: readonly string[]) => {
+      for (const [k, name] of sites.entries()) ingest.add('fed-1', 1, { siteId: `site-${name}`, sampleCount: SAMPLES[k]!, state: null });
+    };
+
+    it('waits for the worker\'s sum, then publishes it when its contributors are the stored submissions', async () => {
+      // A marker value, so that the test sees the worker's state was used rather than a rebuild.
+      const { ingest, spec, reference, calls, called, cleanup } = withRemote((ref) => Promise.resolve({ ...ref, state: { ...ref.state, marker: { shape: [1], data: new Float32Array([7]) } } }));
+      expect(ingest.sumsInWorker('fed-1', 1)).toBe(true);
+      remoteAdds(ingest, ['a', 'b']);
+      expect(ingest.finish('fed-1', 1, spec)).toBe('pending');
+      expect(ingest.finish('fed-1', 1, spec)).toBe('pending');
+      await called;
+      expect(calls).toEqual({ take: 1, forget: 0, ready: 1 });
+      const aggregate = finishHere(ingest, 'fed-1', 1, spec);
+      expect(aggregate.contributors).toEqual(reference.contributors);
+      expect(aggregate.totalSamples).toBe(reference.totalSamples);
+      expect(aggregate.state['marker']?.data[0]).toBe(7);
+      await cleanup();
+    });
+
+    it('rebuilds from the store when the worker\'s contributors differ from the stored ones, or it cannot answer', async () => {
+      for (const answer of [
+        (ref: RoundAggregate) => Promise.resolve({ ...ref, contributors: ['site-a'] }),
+        () => Promise.resolve(null),
+        () => Promise.reject(new Error('the submission worker exited')),
+      ]) {
+        const { ingest, spec, reference, called, calls, cleanup } = withRemote(answer);
+        remoteAdds(ingest, ['a', 'b']);
+        expect(ingest.finish('fed-1', 1, spec)).toBe('pending');
+        await called;
+        const aggregate = finishHere(ingest, 'fed-1', 1, spec);
+        expect(aggregate.contributors).toEqual(['site-a', 'site-b']);
+        expect(encodeTensors(aggregate.state).checksum).toBe(encodeTensors(reference.state).checksum);
+        expect(calls.forget).toBe(1);
+        await cleanup();
+      }
+    });
+
+    it('rebuilds from the store, without asking the worker, when the round was summed in both places', async () => {
+      const { ingest, spec, reference, calls, cleanup } = withRemote((ref) => Promise.resolve(ref));
+      ingest.add('fed-1', 1, { siteId: 'site-a', sampleCount: SAMPLES[0]!, state: decodeTensors(submission(0, 'float32').weights).tensors });
+      // Once something is summed here, the next updates are not summed in the worker.
+      expect(ingest.sumsInWorker('fed-1', 1)).toBe(false);
+      ingest.add('fed-1', 1, { siteId: 'site-b', sampleCount: SAMPLES[1]!, state: null });
+      const aggregate = finishHere(ingest, 'fed-1', 1, spec);
+      expect(calls.take).toBe(0);
+      expect(encodeTensors(aggregate.state).checksum).toBe(encodeTensors(reference.state).checksum);
+      await cleanup();
+    });
   });
 });

@@ -5,12 +5,17 @@
  * transaction (one fsync). A row is written only if its round is still open inside that transaction. Each request
  * is answered after the commit, in the order received, with the decoded state (transferred, not copied), a refusal,
  * or an error. It says `{ ready: true }` once its connection is open.
+ *
+ * A request with `sum: true` is added, after its commit, to the float64 running sum the worker keeps for its round
+ * (one per federation), and answered without the state; `take` answers with the round's averaged sum and its
+ * contributors, after the writes received before it (`round-ingest.ts` checks them against the store).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { AGGREGATION_STRATEGIES, type ModuleState, type UpdateAccumulator } from '@facmic/learning/plain';
 import { ADD_BYTES_RECEIVED_SQL, INSERT_SUBMISSION_SQL, OPEN_ROUND_SQL, SET_LAST_SUBMISSION_SQL, submissionRowValues } from './store/submission-row.ts';
 import { decodeSubmission } from './submission-check.ts';
-import type { WriteReply, WriteRequest } from './submission-writer.ts';
+import type { SumReply, SumRequest, WriteReply, WriteRequest } from './submission-writer.ts';
 
 const port = parentPort;
 if (!port) throw new Error('submission-worker.ts runs as a worker thread');
@@ -28,10 +33,20 @@ const addBytes = db.prepare(ADD_BYTES_RECEIVED_SQL);
 
 type Decoded = Extract<WriteReply, { ok: true }>;
 
-let queue: WriteRequest[] = [];
+let queue: (WriteRequest | SumRequest)[] = [];
 let scheduled = false;
 
-port.on('message', (request: WriteRequest) => {
+/** The running sums this worker keeps, per federation: the round, the sum, who is in it (null once an add failed). */
+interface KeptSum {
+  readonly round: number;
+  readonly accumulator: UpdateAccumulator;
+  contributors: string[] | null;
+  totalSamples: number;
+}
+const sums = new Map<string, KeptSum>();
+const fedavg = AGGREGATION_STRATEGIES.fedavg();
+
+port.on('message', (request: WriteRequest | SumRequest) => {
   queue.push(request);
   if (!scheduled) {
     scheduled = true;
@@ -66,10 +81,61 @@ function store(request: WriteRequest, decoded: Decoded): WriteReply {
   return decoded;
 }
 
+function keep(request: WriteRequest, state: ModuleState): void {
+  const { federationId, round, siteId, sampleCount } = request.record;
+  let kept = sums.get(federationId);
+  if (kept?.round !== round) {
+    kept = { round, accumulator: fedavg.createAccumulator(), contributors: [], totalSamples: 0 };
+    sums.set(federationId, kept);
+  }
+  if (kept.contributors === null) return;
+  try {
+    kept.accumulator.add({ state, numSamples: sampleCount, clientId: siteId });
+    kept.contributors.push(siteId);
+    kept.totalSamples += sampleCount;
+  } catch {
+    kept.contributors = null; // the round is rebuilt from the store on the main thread
+  }
+}
+
+function answerSum(request: SumRequest): void {
+  if (request.kind === 'forget') {
+    sums.delete(request.federationId);
+    return;
+  }
+  const kept = sums.get(request.federationId);
+  let reply: SumReply = { kind: 'sum', id: request.id, sum: null };
+  if (kept?.round === request.round) {
+    sums.delete(request.federationId);
+    if (kept.contributors !== null && kept.contributors.length > 0) {
+      try {
+        reply = { kind: 'sum', id: request.id, sum: { state: kept.accumulator.result(), contributors: kept.contributors, totalSamples: kept.totalSamples } };
+      } catch {
+        // a non-finite average: the main thread rebuilds it and reports the error
+      }
+    }
+  }
+  port?.postMessage(reply, reply.sum ? [...new Set(Object.values(reply.sum.state).map((t) => t.data.buffer as ArrayBuffer))] : []);
+}
+
 function flush(): void {
   scheduled = false;
-  const batch = queue;
+  const all = queue;
   queue = [];
+  // Writes in runs between the sum requests, so that a `take` sees exactly the writes sent before it.
+  let run: WriteRequest[] = [];
+  for (const request of all) {
+    if ('kind' in request) {
+      flushWrites(run);
+      run = [];
+      answerSum(request);
+    } else run.push(request);
+  }
+  flushWrites(run);
+}
+
+function flushWrites(batch: readonly WriteRequest[]): void {
+  if (batch.length === 0) return;
   const decoded = batch.map((request) => ({ request, reply: decode(request) }));
   const replies = new Map<number, WriteReply>();
   try {
@@ -88,10 +154,14 @@ function flush(): void {
     }
   }
   for (const { request } of decoded) {
-    const reply = replies.get(request.id) as WriteReply;
+    let reply = replies.get(request.id) as WriteReply;
+    if (reply.ok === true && reply.state !== null && request.sum) {
+      keep(request, reply.state);
+      reply = { ...reply, state: null };
+    }
     // The decoded state's arrays go back without a copy (float16 was widened into arrays of their own; float32 ones
     // are views of the copy of the bytes this worker was sent, which is stored now).
-    const buffers = reply.ok === true ? [...new Set(Object.values(reply.state).map((t) => t.data.buffer as ArrayBuffer))] : [];
+    const buffers = reply.ok === true && reply.state !== null ? [...new Set(Object.values(reply.state).map((t) => t.data.buffer as ArrayBuffer))] : [];
     port?.postMessage(reply, buffers);
   }
 }

@@ -93,6 +93,9 @@ describe('the submission worker', () => {
     let rebuilt = 0;
     const rebuild = ingest.rebuild.bind(ingest);
     ingest.rebuild = (...args) => { rebuilt += 1; rebuild(...args); };
+    const statesHere: boolean[] = [];
+    const add = ingest.add.bind(ingest);
+    ingest.add = (federationId, round, update) => { statesHere.push(update.state !== null); add(federationId, round, update); };
     const updates = [submission(1), submission(2, { dtype: 'float16' }), submission(3)];
     const pending = SITES.map((name, i) => engine.submitGrouped(`site-${name}`, 'fed-1', updates[i] as ParsedSubmission));
     expect(writer?.inFlight).toBe(3);
@@ -106,12 +109,31 @@ describe('the submission worker', () => {
     expect(Buffer.compare(Buffer.from(stored?.weights ?? new Uint8Array()), Buffer.from(updates[1]?.weights ?? new Uint8Array()))).toBe(0);
     expect(store.getTraffic('fed-1', 1).bytesReceived).toBe(updates.reduce((s, u) => s + u.weights.byteLength, 0));
     const viaWorker = await publishedRound1(store);
-    // From the running sum the worker's decoded states joined, not rebuilt from the store.
+    // From the running sum the worker kept (no decoded state came back to the main thread), not rebuilt from the store.
+    expect(statesHere).toEqual([false, false, false]);
     expect(rebuilt).toBe(0);
 
     const main = setUp({ file: false });
     await Promise.all(SITES.map((name, i) => main.engine.submitGrouped(`site-${name}`, 'fed-1', updates[i] as ParsedSubmission)));
     expect(await publishedRound1(main.store)).toBe(viaWorker);
+  });
+
+  it('publishes the same model when the worker that kept the round\'s sum fails before the close: rebuilt from the store', async () => {
+    const updates = [submission(1), submission(2, { dtype: 'float16' }), submission(3)];
+    const main = setUp({ file: false });
+    await Promise.all(SITES.map((name, i) => main.engine.submitGrouped(`site-${name}`, 'fed-1', updates[i] as ParsedSubmission)));
+    const expected = await publishedRound1(main.store);
+
+    const { store, engine, writer } = await withWorker();
+    const ingest = (engine as unknown as { rounds: { ingest: RoundIngest } }).rounds.ingest;
+    // The worker dies once the first two are stored; the third goes to the main thread: summed in both places.
+    await Promise.all(SITES.slice(0, 2).map((name, i) => engine.submitGrouped(`site-${name}`, 'fed-1', updates[i] as ParsedSubmission)));
+    expect(ingest.contributors('fed-1', 1)).toEqual(['site-a', 'site-b']);
+    await (writer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(writer?.usable).toBe(false);
+    expect(await engine.submitGrouped('site-c', 'fed-1', updates[2] as ParsedSubmission)).toMatchObject({ ok: true, duplicate: false });
+    expect(await publishedRound1(store)).toBe(expected);
   });
 
   it('decodes an 8-bit update on the main thread, against the round\'s global model, and sends the others to the worker', async () => {

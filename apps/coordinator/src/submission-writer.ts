@@ -10,6 +10,10 @@
  * the two connections' writes), so an update is either in its round before the round closes (and the close, which
  * reads the stored submissions, counts it) or refused with ROUND_CLOSED.
  *
+ * The worker also keeps the running sum of a round whose updates it was asked to sum (`sum: true`, see
+ * `round-ingest.ts`): it adds each decoded update after its commit and answers without the state, so the decoded
+ * arrays never cross back; `take` gets the round's averaged sum when the round closes.
+ *
  * Until the worker says it is ready (loading its code takes seconds on a busy machine), and after it failed, the desk
  * writes on the main thread. A worker that fails (exits, throws) fails the writes in flight (their sites get an error and submit again; a
  * committed one is then a duplicate) and is not used again: the desk falls back to writing on the main thread.
@@ -22,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import type { ModuleState } from '@facmic/learning/plain';
 import type { TensorSpec } from '@facmic/protocol';
 import type { Logger } from './logger.ts';
+import type { RemoteSum, RemoteSums } from './round-ingest.ts';
 import type { SubmissionRecord } from './store/store.ts';
 import type { SubmissionRefusalCode, WeightsDtype } from './submission-check.ts';
 
@@ -34,11 +39,24 @@ export interface WriteRequest {
   readonly maxBytes: number;
   readonly seq: number;
   readonly record: Omit<SubmissionRecord, 'weights' | 'checksum' | 'dtype' | 'bytes'>;
+  /** Add the update to the round's sum kept in the worker (the reply then has no state), or send the state back. */
+  readonly sum: boolean;
 }
 
-/** The worker's answer: stored (with the decoded state for the running sum), refused, or failed. */
+/** The other requests: the round's sum kept in the worker (answered after the writes sent before), or drop it. */
+export type SumRequest =
+  | { readonly kind: 'take'; readonly id: number; readonly federationId: string; readonly round: number }
+  | { readonly kind: 'forget'; readonly federationId: string };
+
+export interface SumReply {
+  readonly kind: 'sum';
+  readonly id: number;
+  readonly sum: RemoteSum | null;
+}
+
+/** The worker's answer: stored (with the decoded state, unless the worker summed it), refused, or failed. */
 export type WriteReply =
-  | { readonly id: number; readonly ok: true; readonly checksum: string; readonly dtype: WeightsDtype; readonly state: ModuleState }
+  | { readonly id: number; readonly ok: true; readonly checksum: string; readonly dtype: WeightsDtype; readonly state: ModuleState | null }
   | { readonly id: number; readonly ok: false; readonly code: SubmissionRefusalCode; readonly message: string }
   | { readonly id: number; readonly ok: null; readonly error: string };
 
@@ -66,9 +84,10 @@ function spawn(entry: URL, dbPath: string): Worker {
   return new Worker(code, { eval: true, workerData });
 }
 
-export class SubmissionWriter {
+export class SubmissionWriter implements RemoteSums {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (result: WriteResult) => void; reject: (error: Error) => void }>();
+  private readonly takes = new Map<number, { resolve: (sum: RemoteSum | null) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private failure: Error | null = null;
   private started = false;
@@ -78,10 +97,14 @@ export class SubmissionWriter {
 
   constructor(dbPath: string, private readonly logger: Logger, entry: URL = SUBMISSION_WORKER_ENTRY) {
     this.worker = spawn(entry, dbPath);
-    this.worker.on('message', (message: WriteReply | { ready: true }) => {
+    this.worker.on('message', (message: WriteReply | SumReply | { ready: true }) => {
       if ('ready' in message) {
         this.started = true;
         for (const resolve of this.starting.splice(0)) resolve();
+      } else if ('kind' in message) {
+        const waiting = this.takes.get(message.id);
+        this.takes.delete(message.id);
+        waiting?.resolve(message.sum);
       } else this.answered(message);
     });
     this.worker.on('error', (error) => { this.fail(error); });
@@ -113,6 +136,21 @@ export class SubmissionWriter {
     });
   }
 
+  /** The round's averaged sum kept in the worker, after every write sent before; null when it holds none. */
+  take(federationId: string, round: number): Promise<RemoteSum | null> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<RemoteSum | null>((resolve, reject) => {
+      this.takes.set(id, { resolve, reject });
+      this.worker.postMessage({ kind: 'take', id, federationId, round } satisfies SumRequest);
+    });
+  }
+
+  /** Drops the sum the worker keeps for the federation (its round was abandoned or rebuilt here). */
+  forget(federationId: string): void {
+    if (this.failure === null && !this.closing) this.worker.postMessage({ kind: 'forget', federationId } satisfies SumRequest);
+  }
+
   /** Waits for the writes in flight, then stops the worker. */
   async close(): Promise<void> {
     this.closing = true;
@@ -135,6 +173,8 @@ export class SubmissionWriter {
     this.logger.error('the submission worker failed; submissions are stored on the main thread from now on', { error, inFlight: this.pending.size });
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
+    for (const waiting of this.takes.values()) waiting.reject(error);
+    this.takes.clear();
     for (const resolve of this.idle.splice(0)) resolve();
     for (const resolve of this.starting.splice(0)) resolve();
   }

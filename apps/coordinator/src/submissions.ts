@@ -10,9 +10,12 @@
  *
  * With a submission worker (`submission-writer.ts`, a file store), the main thread checks only the submission's place
  * (federation, round, participant, size) and hands the bytes to the worker, which decodes, checks and commits them
- * off the main thread; the ack waits for its answer. The decoded state it sends back joins the running aggregate if
- * the round is still open (otherwise the close already counted the stored row, rebuilding from the store).
+ * off the main thread; the ack waits for its answer. Where the round's sum is kept in the worker (`round-ingest.ts`,
+ * `sumsInWorker`), the worker adds the update to it and the answer has no state; otherwise the decoded state it sends
+ * back joins the running aggregate here if the round is still open (else the close already counted the stored row,
+ * rebuilding from the store).
  */
+import type { ModuleState } from '@facmic/learning/plain';
 import { openRound, type ParsedSubmission, type TensorSpec } from '@facmic/protocol';
 import type { Announcer } from './announcer.ts';
 import type { Clock } from './clock.ts';
@@ -31,6 +34,14 @@ interface CheckedUpdate {
   readonly federation: FederationRecord;
   readonly submission: ParsedSubmission;
   readonly checked: Extract<CheckedSubmission, { kind: 'update' }>;
+}
+
+/** An update the submission worker decoded, stored and added to the round's sum it keeps. */
+interface AcceptedElsewhere {
+  readonly siteId: string;
+  readonly federation: FederationRecord;
+  readonly submission: ParsedSubmission;
+  readonly checksum: string;
 }
 
 /** A submission whose place is checked; its weights are checked by the submission worker. */
@@ -139,9 +150,12 @@ export class SubmissionDesk {
   }
 
   private async offloaded(writer: SubmissionWriter, place: Place): Promise<SubmitOutcome> {
-    const { store, clock } = this.options;
+    const { store, clock, rounds } = this.options;
     const { federation, submission, siteId, spec, maxBytes } = place;
+    // Central DP aggregates from the store (`private-aggregate.ts`), not from a running sum.
+    const sum = !federation.settings.privacy.differentialPrivacy && rounds.ingest.sumsInWorker(federation.id, submission.round);
     const reply = await writer.write({
+      sum,
       weights: submission.weights.slice(),
       spec,
       maxBytes,
@@ -151,7 +165,9 @@ export class SubmissionDesk {
     if (!reply.ok) return refuse(reply.code, reply.message);
     const now = store.getFederation(federation.id);
     const stillOpen = now !== null && openRound(now) === submission.round;
-    return this.accepted({ siteId, federation, submission, checked: { kind: 'update', state: reply.state, checksum: reply.checksum, dtype: reply.dtype } }, stillOpen);
+    const { state } = reply;
+    if (state === null) return this.accepted({ siteId, federation, submission, checksum: reply.checksum }, stillOpen, null);
+    return this.accepted({ siteId, federation, submission, checked: { kind: 'update', state, checksum: reply.checksum, dtype: reply.dtype } }, stillOpen);
   }
 
   private check(siteId: string, sessionFederationId: string, submission: ParsedSubmission, placeOnly = false): SubmitOutcome | { update: CheckedUpdate } | { place: Place } {
@@ -233,13 +249,17 @@ export class SubmissionDesk {
     store.addTraffic(federation.id, submission.round, { bytesReceived: submission.weights.byteLength, bytesSent: 0 });
   }
 
-  /** After the commit: the running aggregate, the announcements, the close check (on the next tick). */
-  private accepted(update: CheckedUpdate, roundOpen = true): SubmitOutcome {
+  /**
+   * After the commit: the running aggregate (`state`: the decoded update, or null when the submission worker summed
+   * it), the announcements, the close check (on the next tick).
+   */
+  private accepted(update: CheckedUpdate | AcceptedElsewhere, roundOpen = true, state: ModuleState | null = 'checked' in update ? update.checked.state : null): SubmitOutcome {
     const { rounds, announcer, logger } = this.options;
-    const { federation, submission, checked, siteId } = update;
+    const { federation, submission, siteId } = update;
+    const checksum = 'checked' in update ? update.checked.checksum : update.checksum;
     const { round } = submission;
     try {
-      if (roundOpen) rounds.ingest.add(federation.id, round, { siteId, sampleCount: submission.sampleCount, state: checked.state });
+      if (roundOpen) rounds.ingest.add(federation.id, round, { siteId, sampleCount: submission.sampleCount, state });
     } catch (error) {
       logger.error('an accepted update could not join the running aggregate; it is rebuilt from the store at the close', { federation: federation.id, round, site: siteId, error });
     }
@@ -250,6 +270,6 @@ export class SubmissionDesk {
     announcer.siteChanged(siteId);
     // Acknowledge first (the caller sends the ack when this returns); close the round on the next tick.
     queueMicrotask(() => { rounds.checkClose(federation.id); });
-    return accept({ round, checksum: checked.checksum, duplicate: false });
+    return accept({ round, checksum, duplicate: false });
   }
 }
