@@ -1,6 +1,7 @@
 /**
  * One grid cell in its own process (forked by pool.ts): reads the shared encoded features, runs the simulation and
- * writes the cell's record atomically. Argument: the job as JSON.
+ * writes the cell's record atomically. Argument: the job as JSON. It stops when the grid's process ends (its IPC
+ * channel closes), so a stopped grid leaves no cell running.
  */
 import { useTfBackend, isNodeBackendName } from '@facmic/coordinator/tf-backend';
 import { runSimulation } from '../simulation/index.ts';
@@ -25,6 +26,12 @@ async function main(): Promise<void> {
   const result = await runSimulation(data, job.options);
   new ResultsFolder(job.dir).writeCell({ cell: job.cell, options: job.options, result });
 }
+
+// The grid's process went away (stopped, killed): this cell stops too, leaving no record, rather than run orphaned.
+process.on('disconnect', () => {
+  process.stderr.write('the experiment process ended: cell stopped\n');
+  process.exit(1);
+});
 
 try {
   await main();

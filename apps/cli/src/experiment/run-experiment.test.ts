@@ -51,6 +51,14 @@ describe('runExperiment', () => {
     for (const name of ['runs.csv', 'rounds.csv', 'summary.csv', 'summary.md', 'accuracy-curves.svg', 'accuracy-vs-batch-size.svg', 'pseudo-label-accuracy.svg']) expect(files).toContain(name);
     expect(readFileSync(path.join(dir, 'grid', 'runs.csv'), 'utf8').trim().split('\n')).toHaveLength(4);
     expect(readFileSync(path.join(dir, 'grid', 'accuracy-curves.svg'), 'utf8')).toMatch(/^<svg/);
+    // A smaller grid over the same finished cells runs nothing, but its report covers only its own cells.
+    const subset = await runExperiment(config(['facmic']), io);
+    expect(subset).toMatchObject({ cells: 1, ran: 0, skipped: 1 });
+    expect(subset.written.map((file) => path.basename(file))).toContain('summary.md');
+    expect(lines.at(-1)).toMatch(/no cell to run, the report is written for this grid \(it covered 3 other cells\)/);
+    expect(readFileSync(path.join(dir, 'grid', 'runs.csv'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(await runExperiment(config(['facmic']), io)).toMatchObject({ ran: 0, written: [] });
+    expect(lines.at(-1)).toMatch(/all 1 cells are already finished .*nothing to do/);
     // Other settings in the same folder are refused rather than mixed in.
     await expect(runExperiment(config(['facmic'], { rounds: 2 }), io)).rejects.toThrow(/other settings \(rounds: 1 there, 2 now\)/);
   }, 120_000);

@@ -89,7 +89,13 @@ async function writeReport(folder: ResultsFolder, cells: readonly ExperimentCell
       written.push(folder.writeReportFile(plot.name, plot.svg));
     }
   }
+  folder.writeReportCells(records.map((record) => record.cell.id));
   return written;
+}
+
+function sameCells(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return a.length === b.length && b.every((id) => set.has(id));
 }
 
 export async function runExperiment(config: ExperimentConfig, io: ExperimentIo): Promise<ExperimentOutcome> {
@@ -99,9 +105,16 @@ export async function runExperiment(config: ExperimentConfig, io: ExperimentIo):
   let manifest = folder.open(config.settings);
   const pending = cells.filter((cell) => !folder.isFinished(cell.id));
   const skipped = cells.length - pending.length;
-  if (pending.length === 0 && manifest !== null && existsSync(`${config.out}/summary.md`)) {
-    io.log(`all ${cells.length} cells are already finished in ${config.out}: nothing to do (remove a cell's file under cells/ to run it again)`);
-    return { cells: cells.length, ran: 0, skipped, failed: [], written: [], wallMs: performance.now() - started };
+  if (pending.length === 0 && manifest !== null) {
+    const reported = folder.reportCells();
+    if (reported !== null && sameCells(reported, cells.map((cell) => cell.id))) {
+      io.log(`all ${cells.length} cells are already finished in ${config.out}: nothing to do (remove a cell's file under cells/ to run it again)`);
+      return { cells: cells.length, ran: 0, skipped, failed: [], written: [], wallMs: performance.now() - started };
+    }
+    // Finished cells of another grid in the same folder (a λ added, a method dropped): only the report is new.
+    io.log(`all ${cells.length} cells are already finished in ${config.out}; no cell to run, the report is written for this grid (it ${reported === null ? 'was missing' : `covered ${reported.length} other cells`})`);
+    const written = await writeReport(folder, cells, manifest);
+    return { cells: cells.length, ran: 0, skipped, failed: [], written, wallMs: performance.now() - started };
   }
   if (skipped > 0) io.log(`${skipped} of ${cells.length} cells already finished in ${config.out}; running the other ${pending.length}`);
   const jobs: CellJob[] = [];

@@ -1,7 +1,8 @@
 /**
  * The results folder: `experiment.json` (the settings every cell shares), `data/<partition>.bin` (the encoded
  * features, written once), `cells/<id>.json` (one finished run each, written atomically, so an interrupted grid
- * resumes where it stopped) and the report files.
+ * resumes where it stopped), the report files, and `report.json` (the cells the report was written from, so a
+ * second run of a finished grid knows whether its report is current).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -100,6 +101,26 @@ export class ResultsFolder {
 
   readCell(id: string): CellRecord {
     return JSON.parse(readFileSync(this.cellFile(id), 'utf8')) as CellRecord;
+  }
+
+  get reportFile(): string {
+    return path.join(this.dir, 'report.json');
+  }
+
+  /** The cells the report files were last written from (null when there is no report, or it predates this record). */
+  reportCells(): string[] | null {
+    if (!existsSync(this.reportFile)) return null;
+    try {
+      const report = JSON.parse(readFileSync(this.reportFile, 'utf8')) as { cells?: unknown };
+      return Array.isArray(report.cells) && report.cells.every((id) => typeof id === 'string') ? report.cells : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Records which cells the report files hold (written after them). */
+  writeReportCells(ids: readonly string[]): void {
+    writeAtomically(this.reportFile, `${JSON.stringify({ cells: ids }, null, 2)}\n`);
   }
 
   writeReportFile(name: string, text: string): string {
