@@ -55,7 +55,7 @@ describe('runExperiment', () => {
     const subset = await runExperiment(config(['facmic']), io);
     expect(subset).toMatchObject({ cells: 1, ran: 0, skipped: 1 });
     expect(subset.written.map((file) => path.basename(file))).toContain('summary.md');
-    expect(lines.at(-1)).toMatch(/no cell to run, the report is written for this grid \(it covered 3 other cells\)/);
+    expect(lines.at(-1)).toMatch(/no cell to run, the report is written for this grid \(the report there covered 3 other cells\)/);
     expect(readFileSync(path.join(dir, 'grid', 'runs.csv'), 'utf8').trim().split('\n')).toHaveLength(2);
     expect(await runExperiment(config(['facmic']), io)).toMatchObject({ ran: 0, written: [] });
     expect(lines.at(-1)).toMatch(/all 1 cells are already finished .*nothing to do/);

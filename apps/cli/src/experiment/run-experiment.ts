@@ -112,7 +112,7 @@ export async function runExperiment(config: ExperimentConfig, io: ExperimentIo):
       return { cells: cells.length, ran: 0, skipped, failed: [], written: [], wallMs: performance.now() - started };
     }
     // Finished cells of another grid in the same folder (a λ added, a method dropped): only the report is new.
-    io.log(`all ${cells.length} cells are already finished in ${config.out}; no cell to run, the report is written for this grid (it ${reported === null ? 'was missing' : `covered ${reported.length} other cells`})`);
+    io.log(`all ${cells.length} cells are already finished in ${config.out}; no cell to run, the report is written for this grid (${reported === null ? (existsSync(`${config.out}/summary.md`) ? 'the report there did not record its cells' : 'there was none') : `the report there covered ${reported.length} other cells`})`);
     const written = await writeReport(folder, cells, manifest);
     return { cells: cells.length, ran: 0, skipped, failed: [], written, wallMs: performance.now() - started };
   }
