@@ -28,14 +28,18 @@ async function main(): Promise<void> {
 }
 
 // The grid's process went away (stopped, killed): this cell stops too, leaving no record, rather than run orphaned.
-process.on('disconnect', () => {
+const orphaned = (): void => {
   process.stderr.write('the experiment process ended: cell stopped\n');
   process.exit(1);
-});
+};
+process.on('disconnect', orphaned);
 
 try {
   await main();
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exitCode = 1;
+} finally {
+  // A 'disconnect' listener keeps the IPC channel, and so this process, alive.
+  process.off('disconnect', orphaned);
 }
