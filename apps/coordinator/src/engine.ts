@@ -97,6 +97,8 @@ export class FederationEngine {
     this.submissionWriter = options.submissionWriter ?? null;
     this.rounds.closeHeld = (federationId) => this.submissions.writesInFlight(federationId) > 0;
     this.rounds.ingest.remote = this.submissionWriter;
+    const writer = this.submissionWriter;
+    if (writer) this.rounds.pruneElsewhere = (federationId, beforeRound) => writer.prune(federationId, beforeRound);
     this.traffic = new TrafficBuffer(options.store, (error) => { options.logger.error('traffic counts could not be stored', { error }); });
     this.secure = new SecureRounds({ store: options.store, clock: options.clock, logger: options.logger, presence: this.presence, announcer: this.announcer });
     this.secure.host = this.rounds;

@@ -73,6 +73,8 @@ export class RoundDriver {
   readonly ingest: RoundIngest;
   /** Whether a federation's round must not close on the count yet (updates with the submission worker). */
   closeHeld: ((federationId: string) => boolean) | null = null;
+  /** Drops older rounds' stored weights off the event loop (the submission worker); false: pruned here. */
+  pruneElsewhere: ((federationId: string, beforeRound: number) => boolean) | null = null;
   private readonly deadlineTimers = new Map<string, TimerHandle>();
   /** Paced rounds (`minRoundSeconds`) whose updates are all in: the timer closes them at their shortest length. */
   private readonly paceTimers = new Map<string, TimerHandle>();
@@ -280,13 +282,13 @@ export class RoundDriver {
       aggregationMs = performance.now() - started;
       store.updateRound(federationId, round, { aggregationMs });
       if (typeof aggregate.noiseMultiplier === 'number') recordPublishedRound(store, federation, round, aggregate.noiseMultiplier, contributors.length, now);
-      const keep = this.options.keepSubmissionWeightsRounds;
-      if (keep !== null) store.pruneSubmissionWeights(federationId, round - keep + 1);
     });
     if (!outcome.ok) {
       logger.error('the aggregated model could not be published', { federation: federationId, round, code: outcome.code, message: outcome.message });
       return;
     }
+    const keep = this.options.keepSubmissionWeightsRounds;
+    if (keep !== null && this.pruneElsewhere?.(federationId, round - keep + 1) !== true) store.pruneSubmissionWeights(federationId, round - keep + 1);
     const last = this.lastAccepted.get(federationId);
     this.lastAccepted.delete(federationId);
     const publicationMs = last?.round === round ? performance.now() - last.at : null;

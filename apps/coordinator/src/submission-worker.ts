@@ -8,12 +8,13 @@
  *
  * A request with `sum: true` is added, after its commit, to the float64 running sum the worker keeps for its round
  * (one per federation), and answered without the state; `take` answers with the round's averaged sum and its
- * contributors, after the writes received before it (`round-ingest.ts` checks them against the store).
+ * contributors, after the writes received before it (`round-ingest.ts` checks them against the store). `prune`
+ * drops the stored weights of older rounds (`--keep-submission-weights`), off the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { AGGREGATION_STRATEGIES, type ModuleState, type UpdateAccumulator } from '@facmic/learning/plain';
-import { ADD_BYTES_RECEIVED_SQL, INSERT_SUBMISSION_SQL, OPEN_ROUND_SQL, SET_LAST_SUBMISSION_SQL, submissionRowValues } from './store/submission-row.ts';
+import { ADD_BYTES_RECEIVED_SQL, INSERT_SUBMISSION_SQL, OPEN_ROUND_SQL, PRUNE_WEIGHTS_SQL, SET_LAST_SUBMISSION_SQL, submissionRowValues } from './store/submission-row.ts';
 import { decodeSubmission } from './submission-check.ts';
 import type { SumReply, SumRequest, WriteReply, WriteRequest } from './submission-writer.ts';
 
@@ -30,6 +31,7 @@ const openRound = db.prepare(OPEN_ROUND_SQL);
 const insert = db.prepare(INSERT_SUBMISSION_SQL);
 const setLast = db.prepare(SET_LAST_SUBMISSION_SQL);
 const addBytes = db.prepare(ADD_BYTES_RECEIVED_SQL);
+const pruneWeights = db.prepare(PRUNE_WEIGHTS_SQL);
 
 type Decoded = Extract<WriteReply, { ok: true }>;
 
@@ -101,6 +103,14 @@ function keep(request: WriteRequest, state: ModuleState): void {
 function answerSum(request: SumRequest): void {
   if (request.kind === 'forget') {
     sums.delete(request.federationId);
+    return;
+  }
+  if (request.kind === 'prune') {
+    try {
+      pruneWeights.run(request.federationId, request.beforeRound);
+    } catch {
+      // Kept for now: the next publication prunes every older round again.
+    }
     return;
   }
   const kept = sums.get(request.federationId);

@@ -47,7 +47,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function setUp(options: { file: boolean; writer?: (path: string) => SubmissionWriter }): { store: CoordinatorStore; engine: FederationEngine; writer: SubmissionWriter | null } {
+function setUp(options: { file: boolean; writer?: (path: string) => SubmissionWriter; keep?: number }): { store: CoordinatorStore; engine: FederationEngine; writer: SubmissionWriter | null } {
   let path = ':memory:';
   if (options.file) {
     const dir = mkdtempSync(join(tmpdir(), 'facmic-writer-'));
@@ -56,7 +56,7 @@ function setUp(options: { file: boolean; writer?: (path: string) => SubmissionWr
   }
   const store = openSqliteStore(path);
   const writer = options.writer ? options.writer(path) : null;
-  const engine = new FederationEngine({ store, clock: new FakeClock(), logger: silentLogger, submissionWriter: writer });
+  const engine = new FederationEngine({ store, clock: new FakeClock(), logger: silentLogger, submissionWriter: writer, keepSubmissionWeightsRounds: options.keep ?? null });
   cleanups.push(async () => {
     await engine.shutdown();
     store.close();
@@ -134,6 +134,29 @@ describe('the submission worker', () => {
     expect(writer?.usable).toBe(false);
     expect(await engine.submitGrouped('site-c', 'fed-1', updates[2] as ParsedSubmission)).toMatchObject({ ok: true, duplicate: false });
     expect(await publishedRound1(store)).toBe(expected);
+  });
+
+  it('drops the weights of rounds older than --keep-submission-weights: in the worker, else on the main thread', async () => {
+    const round = (r: number, seed: number): ParsedSubmission => ({ ...submission(seed), round: r });
+    for (const worker of [true, false]) {
+      const set = worker ? setUp({ file: true, writer: (path) => new SubmissionWriter(path, silentLogger), keep: 1 }) : setUp({ file: false, keep: 1 });
+      await set.writer?.whenStarted();
+      const { store, engine } = set;
+      await Promise.all(SITES.map((name, i) => engine.submitGrouped(`site-${name}`, 'fed-1', round(1, i))));
+      await publishedRound1(store);
+      // Keep 1: round 1's weights stay while it is the latest published round.
+      expect(store.getSubmission('fed-1', 1, 'site-a')?.weights).not.toBeNull();
+      for (const name of SITES) engine.siteReady(`site-${name}`, `s-site-${name}`, { encoderHash: syntheticEncoderIdentity(DIM).hash, trainSamples: 1, testSamples: 0 });
+      expect(store.getFederation('fed-1')).toMatchObject({ status: 'training', round: 2 });
+      await Promise.all(SITES.map((name, i) => engine.submitGrouped(`site-${name}`, 'fed-1', round(2, i + 3))));
+      for (let i = 0; i < 200 && store.getFederation('fed-1')?.status !== 'finished'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && store.getSubmission('fed-1', 1, 'site-a')?.weights; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(store.getFederation('fed-1')?.status).toBe('finished');
+      for (const name of SITES) {
+        expect(store.getSubmission('fed-1', 1, `site-${name}`)?.weights ?? null).toBeNull();
+        expect(store.getSubmission('fed-1', 2, `site-${name}`)?.weights).toBeInstanceOf(Uint8Array);
+      }
+    }
   });
 
   it('decodes an 8-bit update on the main thread, against the round\'s global model, and sends the others to the worker', async () => {

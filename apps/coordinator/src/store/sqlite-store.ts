@@ -37,7 +37,7 @@ import type {
   TrafficRecord,
 } from './store.ts';
 import { StoreError } from './store-error.ts';
-import { INSERT_SUBMISSION_SQL, submissionRowValues } from './submission-row.ts';
+import { INSERT_SUBMISSION_SQL, PRUNE_WEIGHTS_SQL, submissionRowValues } from './submission-row.ts';
 
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
 export { StoreError } from './store-error.ts';
@@ -302,7 +302,7 @@ class SqliteStore implements CoordinatorStore {
   }
 
   pruneSubmissionWeights(federationId: string, beforeRound: number): number {
-    return this.stmt('UPDATE submissions SET weights = NULL WHERE federation_id = ? AND round < ? AND weights IS NOT NULL').run(federationId, beforeRound).changes;
+    return this.stmt(PRUNE_WEIGHTS_SQL).run(federationId, beforeRound).changes;
   }
 
   insertGlobalModel(record: GlobalModelRecord): void {

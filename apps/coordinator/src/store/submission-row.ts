@@ -10,6 +10,8 @@ export const INSERT_SUBMISSION_SQL = `INSERT INTO submissions (federation_id, ro
 export const ADD_BYTES_RECEIVED_SQL = `INSERT INTO traffic (federation_id, round, bytes_received, bytes_sent) VALUES (?, ?, ?, 0)
        ON CONFLICT(federation_id, round) DO UPDATE SET bytes_received = bytes_received + excluded.bytes_received`;
 
+/** Drops the stored weights of a federation's rounds before `?` (they are no longer needed to rebuild a sum). */
+export const PRUNE_WEIGHTS_SQL = 'UPDATE submissions SET weights = NULL WHERE federation_id = ? AND round < ? AND weights IS NOT NULL';
 export const SET_LAST_SUBMISSION_SQL = 'UPDATE rounds SET last_submission_at = ? WHERE federation_id = ? AND round = ?';
 
 /** The round a federation accepts submissions for now, as `openRound` of the protocol decides it, from its row. */
