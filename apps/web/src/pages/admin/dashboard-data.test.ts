@@ -108,6 +108,8 @@ describe('round closing and the audit log in words', () => {
   it('says when a paced round really closes, not its deadline', () => {
     expect(roundClosing(summary(), open, 6, 12_000)).toEqual({ value: 'in 4.0 s', label: 'round closes: every update is in, and rounds last at least 6 s' });
     expect(roundClosing(summary(), open, 6, 17_000).value).toBe('now');
+    // A page clock read just before the round started (it ticks once a second) does not make the round longer.
+    expect(roundClosing(summary(), open, 6, 9_800).value).toBe('in 6.0 s');
     expect(roundClosing(summary({ submissions: 1 }), open, 6, 12_000)).toEqual({ value: 'in 58 s', label: 'round closes at the latest; sooner once every update is in (rounds last at least 6 s)' });
     expect(roundClosing(summary({ submissions: 1 }), open, 0, 12_000)).toEqual({ value: 'in 58 s', label: 'round closes at the latest; sooner once every update is in' });
     expect(roundClosing(summary({ status: 'waiting' }), null, 6, 0).value).toBe('–');

@@ -146,6 +146,8 @@ export interface RoundClosing {
 export function roundClosing(summary: FederationSummary, round: RoundSummary | null, minRoundSeconds: number, now: number): RoundClosing {
   if (summary.status === 'paused') return { value: '–', label: 'round closes: paused, its deadline waits' };
   if (summary.status !== 'training' || !round || round.status !== 'training' || round.deadline === null) return { value: '–', label: 'round closes' };
+  // The page's clock ticks once a second (and may differ from the coordinator's): never before the round started.
+  now = Math.max(now, round.startedAt);
   const earliest = round.startedAt + minRoundSeconds * 1000;
   const allIn = summary.participants > 0 && summary.submissions >= summary.participants;
   const pace = `rounds last at least ${minRoundSeconds} s`;
