@@ -15,7 +15,6 @@
  * back joins the running aggregate here if the round is still open (else the close already counted the stored row,
  * rebuilding from the store).
  */
-import type { ModuleState } from '@facmic/learning/plain';
 import { openRound, type ParsedSubmission, type TensorSpec } from '@facmic/protocol';
 import type { Announcer } from './announcer.ts';
 import type { Clock } from './clock.ts';
@@ -166,7 +165,7 @@ export class SubmissionDesk {
     const now = store.getFederation(federation.id);
     const stillOpen = now !== null && openRound(now) === submission.round;
     const { state } = reply;
-    if (state === null) return this.accepted({ siteId, federation, submission, checksum: reply.checksum }, stillOpen, null);
+    if (state === null) return this.accepted({ siteId, federation, submission, checksum: reply.checksum }, stillOpen);
     return this.accepted({ siteId, federation, submission, checked: { kind: 'update', state, checksum: reply.checksum, dtype: reply.dtype } }, stillOpen);
   }
 
@@ -250,13 +249,13 @@ export class SubmissionDesk {
   }
 
   /**
-   * After the commit: the running aggregate (`state`: the decoded update, or null when the submission worker summed
-   * it), the announcements, the close check (on the next tick).
+   * After the commit: the running aggregate (the decoded update, or only who contributed when the submission worker
+   * summed it), the announcements, the close check (on the next tick).
    */
-  private accepted(update: CheckedUpdate | AcceptedElsewhere, roundOpen = true, state: ModuleState | null = 'checked' in update ? update.checked.state : null): SubmitOutcome {
+  private accepted(update: CheckedUpdate | AcceptedElsewhere, roundOpen = true): SubmitOutcome {
     const { rounds, announcer, logger } = this.options;
     const { federation, submission, siteId } = update;
-    const checksum = 'checked' in update ? update.checked.checksum : update.checksum;
+    const [state, checksum] = 'checked' in update ? [update.checked.state, update.checked.checksum] : [null, update.checksum];
     const { round } = submission;
     try {
       if (roundOpen) rounds.ingest.add(federation.id, round, { siteId, sampleCount: submission.sampleCount, state });
