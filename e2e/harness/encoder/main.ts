@@ -3,6 +3,8 @@
  * Built with Vite's JS API by the test; served with the model folder and ONNX Runtime's files from 127.0.0.1.
  */
 import { chooseEncoderDevice, createEncoder, createMemoryFeatureCache, detectCapabilities, type ClipDtype, type ClipTower, type EncoderDeviceRequest, type EncoderInfo } from '@facmic/encoder';
+import * as ort from 'onnxruntime-web/webgpu';
+import { ORT_WASM_FILE_NAMES } from '../../../packages/encoder/src/platform/ort-names.ts';
 
 function jsHeap(): number {
   return (performance as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0;
@@ -43,6 +45,11 @@ export interface HarnessApi {
   encodeWithDefaultCache(options: { model: string; images: string[] }): Promise<{ hits: number; misses: number; encoded: number; cache: string }>;
   /** Encodes the images once, no feature cache, files fetched before the clock starts (bench.ts). */
   bench(options: { device: EncoderDeviceRequest; model: string; images: string[]; batchSize: number; dtype?: ClipDtype; towers?: ClipTower[] }): Promise<HarnessBench>;
+  /**
+   * GFLOP/s of ONNX Runtime Web's wasm backend (the build transformers.js loads) on one fp32 MatMul model [m,k]x[k,n]:
+   * the ceiling of this browser's kernels on this CPU, for bench.ts to set beside onnxruntime-node's.
+   */
+  matmul(options: { model: string; m: number; k: number; n: number; threads: number; runs: number }): Promise<{ gflops: number; threads: number; crossOriginIsolated: boolean }>;
 }
 
 /** Fetches the images as Files (what a folder picker gives), a few at a time. */
@@ -128,6 +135,23 @@ const api: HarnessApi = {
       };
     } finally {
       await encoder.dispose();
+    }
+  },
+  async matmul({ model, m, k, n, threads, runs }) {
+    ort.env.wasm.wasmPaths = { mjs: new URL(`/ort/${ORT_WASM_FILE_NAMES.mjs}`, location.href).href, wasm: new URL(`/ort/${ORT_WASM_FILE_NAMES.wasm}`, location.href).href };
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.proxy = false;
+    const bytes = new Uint8Array(await (await fetch(model)).arrayBuffer());
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    try {
+      const x = new ort.Tensor('float32', new Float32Array(m * k).fill(0.5), [m, k]);
+      await session.run({ x });
+      const t = performance.now();
+      for (let i = 0; i < runs; i++) await session.run({ x });
+      const seconds = (performance.now() - t) / 1000;
+      return { gflops: (2 * m * k * n * runs) / seconds / 1e9, threads: ort.env.wasm.numThreads, crossOriginIsolated: globalThis.crossOriginIsolated };
+    } finally {
+      await session.release();
     }
   },
 };
