@@ -26,6 +26,7 @@ import type { Logger } from '../logger.ts';
 import type { CoordinatorMetrics } from '../metrics.ts';
 import type { FailureLimiter } from '../rate-limit.ts';
 import type { CoordinatorStore, FederationRecord } from '../store/store.ts';
+import { DownloadPacer } from './download-pacer.ts';
 import { clientAddress, connectError, SocketGuard, toAck, type GuardOptions } from './socket-util.ts';
 
 interface SiteSocketData {
@@ -61,6 +62,7 @@ function transitionKey(federation: FederationRecord): string {
 export class SiteGateway {
   readonly namespace: SiteNamespace;
   private readonly pending = new Set<string>();
+  private readonly downloads = new DownloadPacer();
   private flushScheduled = false;
   /** Per federation, the transition its sites last heard of. */
   private readonly sentKeys = new Map<string, string>();
@@ -163,21 +165,26 @@ export class SiteGateway {
       },
       { ackRequired: false },
     );
+    // Downloads wait for their turn (a few per turn of the event loop: a round's start asks for N models at once).
     guard.on('features:get', (payload) => {
       const parsed = parseMessage(featuresRequestSchema, payload);
       if (!parsed.ok) return parsed;
-      if (!current()) return replacedAck;
-      const answer = toAck(engine.featuresForSite(federationId), (r) => ({ checksum: r.checksum, data: r.data }));
-      if (answer.ok) metrics.bytesSent(answer.data.byteLength);
-      return answer;
+      return this.downloads.next(() => {
+        if (!current()) return replacedAck;
+        const answer = toAck(engine.featuresForSite(federationId), (r) => ({ checksum: r.checksum, data: r.data }));
+        if (answer.ok) metrics.bytesSent(answer.data.byteLength);
+        return answer;
+      });
     });
     guard.on('model:get', (payload) => {
       const parsed = parseMessage(modelRequestSchema, payload);
       if (!parsed.ok) return parsed;
-      if (!current()) return replacedAck;
-      const answer = toAck(engine.globalModelForSite(siteId, sessionId, federationId, parsed.data.round), (r) => ({ round: r.round, checksum: r.checksum, data: r.data }));
-      if (answer.ok) metrics.bytesSent(answer.data.byteLength);
-      return answer;
+      return this.downloads.next(() => {
+        if (!current()) return replacedAck;
+        const answer = toAck(engine.globalModelForSite(siteId, sessionId, federationId, parsed.data.round), (r) => ({ round: r.round, checksum: r.checksum, data: r.data }));
+        if (answer.ok) metrics.bytesSent(answer.data.byteLength);
+        return answer;
+      });
     });
     guard.on('secagg:answer', async (payload) => {
       const parsed = parseMessage(secureAggregationAnswerSchema, payload);
