@@ -216,13 +216,13 @@ async function chooseImages(count: number, work: string): Promise<{ dir: string;
   return { dir, files, described: `${files.length} images from ${dir}` };
 }
 
-async function nodeRow(modelDir: string, files: readonly string[], dtype: ClipDtype, batchSize: number): Promise<Row> {
+async function nodeRow(modelDir: string, files: readonly string[], dtype: ClipDtype, batchSize: number, runtimePeak: number): Promise<Row> {
   const rss = sampler(() => process.memoryUsage().rss / 2 ** 20);
   const encoder = await createEncoder({ model: { kind: 'folder', path: modelDir }, cache: false, dtype, towers: ['vision'], batchSize });
   try {
     const result = await encoder.encodeImages([...files]);
     if (result.errors.length > 0) throw new Error(`node ${dtype}: ${result.errors.length} images failed (${result.errors[0]?.message ?? ''})`);
-    return { runtime: 'onnxruntime-node', runtimePeak: null, dtype, images: files.length, msPerImage: result.timings.totalMs / files.length, peakRssMb: rss.stop(), peakHeapMb: null, downloadedBytes: 0, features: result.features };
+    return { runtime: 'onnxruntime-node', runtimePeak, dtype, images: files.length, msPerImage: result.timings.totalMs / files.length, peakRssMb: rss.stop(), peakHeapMb: null, downloadedBytes: 0, features: result.features };
   } finally {
     await encoder.dispose();
   }
@@ -292,7 +292,6 @@ async function main(): Promise<void> {
   const threads = Math.min(4, availableParallelism());
   const fallbackImages = Number(values['webgpu-fallback-images']);
   if (!Number.isInteger(fallbackImages) || fallbackImages < 1) throw new Error(`--webgpu-fallback-images must be a positive integer, got ${values['webgpu-fallback-images']}`);
-  const ctxFor = new Map<string, { modelDir: string; harness: string; imagesDir: string; files: readonly string[]; batchSize: number; requests: string[] }>();
   console.log(`${VIT_CLIP_ID} (${generated ? 'generated now' : 'cached'}) at ${modelDir}; ${described}; batch ${batchSize}; ${availableParallelism()} CPUs; ${fmt(GFLOP_PER_IMAGE)} GFLOP per image`);
 
   const matmulBytes = matmulModel();
@@ -300,7 +299,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const requests: string[] = [];
   const dtypes: ClipDtype[] = ['fp32', 'q8'];
-  if (configs.has('node')) for (const dtype of dtypes) rows.push({ ...(await nodeRow(modelDir, files, dtype, batchSize)), runtimePeak: peak });
+  if (configs.has('node')) for (const dtype of dtypes) rows.push(await nodeRow(modelDir, files, dtype, batchSize, peak));
 
   const harness = path.join(work, 'harness');
   await buildHarness(harness);
@@ -313,7 +312,7 @@ async function main(): Promise<void> {
   try {
     if (configs.has('wasm1') || configs.has('wasmN')) for (const t of [1, threads]) browserPeaks.set(t, await browserMatmulPeak(browser, harness, matmulDir, t));
     const ctx = { modelDir, harness, imagesDir, files, batchSize, requests };
-    const runs: { key: string; label: string; isolated: boolean; device: 'wasm' | 'webgpu'; dtypes: ClipDtype[]; runtimePeak: number | null }[] = [
+    const runs: { key: string; label: string; isolated: boolean; device: 'wasm' | 'webgpu'; dtypes: ClipDtype[]; runtimePeak: number | null; files?: readonly string[] }[] = [
       { key: 'wasm1', label: 'chromium wasm 1 thread', isolated: false, device: 'wasm', dtypes, runtimePeak: browserPeaks.get(1) ?? null },
       { key: 'wasmN', label: `chromium wasm ${threads} threads`, isolated: true, device: 'wasm', dtypes, runtimePeak: browserPeaks.get(threads) ?? null },
     ];
@@ -324,14 +323,13 @@ async function main(): Promise<void> {
         // A software adapter (SwiftShader) is a correctness check, not a speed: ~90 s an image in fp32 here.
         const subset = adapter.kind === 'fallback' ? files.slice(0, Math.min(files.length, fallbackImages)) : files;
         webgpuNote = `chromium webgpu: ${adapter.kind === 'fallback' ? `a software adapter (${adapter.description}), so the first ${subset.length} of the ${files.length} images (--webgpu-fallback-images)` : `a hardware adapter (${adapter.description})`}`;
-        runs.push({ key: 'webgpu', label: `chromium webgpu (${adapter.kind === 'fallback' ? 'software' : 'hardware'})`, isolated: true, device: 'webgpu', dtypes: ['fp32', 'fp16', 'q8'], runtimePeak: null });
-        ctxFor.set('webgpu', { ...ctx, files: subset });
+        runs.push({ key: 'webgpu', label: `chromium webgpu (${adapter.kind === 'fallback' ? 'software' : 'hardware'})`, isolated: true, device: 'webgpu', dtypes: ['fp32', 'fp16', 'q8'], runtimePeak: null, files: subset });
       }
     }
     for (const run of runs.filter((r) => configs.has(r.key))) {
       for (const dtype of run.dtypes) {
         try {
-          rows.push(await browserRow(browser, { ...run, dtype }, ctxFor.get(run.key) ?? ctx));
+          rows.push(await browserRow(browser, { ...run, dtype }, { ...ctx, files: run.files ?? files }));
         } catch (error) {
           console.log(`${run.label} ${dtype}: failed: ${error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)}`);
         }
